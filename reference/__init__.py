@@ -1,0 +1,1 @@
+"""Assignment plugins: one subpackage per assignment, each exposing ``ASSIGNMENT``."""

@@ -1,0 +1,96 @@
+"""Mistakes that look the same in any assignment: a flipped sign, a transpose, a lost axis.
+
+Each detector gets the expected value and the student's value of one failing case and says
+whether the student's value is that mistake applied to the right answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from grader.engine.compare import close
+from grader.engine.plugin import Tolerance
+from grader.engine.runner import Value
+
+Detector = Callable[[Value, Value | None, Tolerance], bool]
+
+
+def _arrays(expected: Value, got: Value | None) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Pair up arrays (per dict key); None if the structures differ."""
+    if isinstance(expected, dict):
+        if type(got) is not dict or set(got) != set(expected):
+            return None
+        pairs = [(expected[k], got[k]) for k in expected]
+    else:
+        pairs = [(expected, got)]  # type: ignore[list-item]
+    if any(type(g) is not np.ndarray or g.dtype.kind not in "fiu" for _, g in pairs):
+        return None
+    return pairs
+
+
+def sign_error(expected: Value, got: Value | None, tol: Tolerance) -> bool:
+    """Negated (for a dict: some keys negated, the others right)."""
+    pairs = _arrays(expected, got)
+    if pairs is None:
+        return False
+    hit = False
+    for e, g in pairs:
+        if g.shape == e.shape and close(e, g, tol):
+            continue
+        if np.any(e) and g.shape == e.shape and close(-e, g, tol):
+            hit = True
+            continue
+        return False
+    return hit
+
+
+def transposed(expected: Value, got: Value | None, tol: Tolerance) -> bool:
+    pairs = _arrays(expected, got)
+    if pairs is None:
+        return False
+    hit = False
+    for e, g in pairs:
+        if g.shape == e.shape and close(e, g, tol):
+            continue
+        if e.ndim == 2 and min(e.shape) > 1 and g.shape == e.T.shape and close(e.T, g, tol):
+            hit = True
+            continue
+        return False
+    return hit
+
+
+def shape_mismatch(expected: Value, got: Value | None, tol: Tolerance) -> bool:
+    pairs = _arrays(expected, got)
+    if pairs is None:
+        return False
+    hit = False
+    for e, g in pairs:
+        if g.shape == e.shape and close(e, g, tol):
+            continue
+        if g.shape != e.shape and g.size == e.size and close(e.ravel(), g.ravel(), tol):
+            hit = True
+            continue
+        return False
+    return hit
+
+
+#: code -> (detector, message); an assignment's catalog may give its own message for a code.
+GENERIC: dict[str, tuple[Detector, str]] = {
+    "sign_error": (
+        sign_error,
+        "Your result has the wrong sign: check whether you wrote a - y or y - a, and whether "
+        "each term is added or subtracted.",
+    ),
+    "transposed": (
+        transposed,
+        "Your result is transposed: a gradient has the shape of what it differentiates "
+        "(dW2 = dz3 · a2ᵀ is (C, H), like W2).",
+    ),
+    "shape_mismatch": (
+        shape_mismatch,
+        "Right numbers, wrong shape: keep column vectors as (n, 1), for example "
+        "np.sum(..., axis=1, keepdims=True).",
+    ),
+}

@@ -1,0 +1,98 @@
+"""What an assignment plugin under ``reference/`` provides to the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from grader.engine.runner import Arg, Limits, Value
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of one part: positional arguments plus a name a student can read."""
+
+    name: str
+    args: tuple[Arg, ...]
+    #: Free-form labels the catalog's rules read, e.g. "large_logits" or "lam0".
+    tags: frozenset[str] = frozenset()
+
+    @property
+    def size(self) -> int:
+        """Total number of input elements; the smallest failing case is the one with fewest."""
+        return sum(int(np.size(a)) for a in self.args)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One graded function."""
+
+    name: str
+    arg_names: tuple[str, ...]
+    reference: Callable[..., Value]
+    points: float = 10.0
+    #: Other answers that are equally right for a case (e.g. the ReLU derivative at exactly 0).
+    alternatives: Callable[..., Sequence[Value]] | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the engine saw of one case, as a catalog rule gets it."""
+
+    case: Case
+    expected: Value
+    got: Value | None
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known mistake: how to recognise it, and what to tell the student.
+
+    Either ``variant`` computes the wrong answer this mistake gives for a case (the engine
+    compares the student's output with it), or ``rule`` looks at all of a part's cases at once
+    (for patterns such as "right for small logits, wrong for large ones").
+    """
+
+    code: str
+    parts: tuple[str, ...]
+    message: str
+    variant: Callable[[str, tuple[Arg, ...]], Value | list[Value] | None] | None = None
+    rule: Callable[[str, Sequence[Observation]], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float = 1e-6
+    atol: float = 1e-9
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An assignment plugin: reference, seeded cases, mistake catalog, handout, limits, points."""
+
+    slug: str
+    title: str
+    parts: tuple[Part, ...]
+    #: Pure function of the seed: the same seed gives the same cases on any machine.
+    make_cases: Callable[[int], Mapping[str, Sequence[Case]]]
+    mistakes: tuple[Mistake, ...] = ()
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    limits: Limits = field(default_factory=Limits)
+    #: This assignment's wording for the engine's generic diagnoses (sign_error, ...).
+    generic_messages: Mapping[str, str] = field(default_factory=dict)
+    handout_path: Path | None = None
+    starter_path: Path | None = None
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(p.points for p in self.parts))
+
+    def part(self, name: str) -> Part:
+        for p in self.parts:
+            if p.name == name:
+                return p
+        raise KeyError(name)

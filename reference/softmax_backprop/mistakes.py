@@ -1,0 +1,201 @@
+"""The catalog of known mistakes in softmax-backprop, each a wrong variant of the reference.
+
+When a part fails, the engine compares the student's output with each variant that applies to
+that part; a match names the mistake. Sign, transpose and shape mistakes are detected by the
+engine for every assignment (see ``grader.engine.common_mistakes``); this catalog gives them
+messages in this assignment's terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from grader.engine.plugin import Mistake, Observation
+from grader.engine.runner import Arg, Value
+from reference.softmax_backprop import solution as ref
+
+Array = np.ndarray
+
+
+def _f(a: Arg) -> Array:
+    return np.asarray(a, dtype=np.float64)
+
+
+def _missing_batch_mean(part: str, args: tuple[Arg, ...]) -> Value | None:
+    if part == "grad_z3":
+        a3, y = map(_f, args)
+        return a3 - y
+    if part == "gradients":
+        x, y, W1, b1, W2, b2 = map(_f, args[:6])
+        lam = float(args[6])
+        f = ref.forward(x, W1, b1, W2, b2)
+        dz3 = f["a3"] - y
+        return {
+            "W1": ref.grad_W1(dz3, W2, f["z2"], x, W1, lam),
+            "b1": ref.grad_b1(dz3, W2, f["z2"]),
+            "W2": ref.grad_W2(dz3, f["a2"], W2, lam),
+            "b2": ref.grad_b2(dz3),
+        }
+    return None
+
+
+def _with_reg(part: str, args: tuple[Arg, ...], coef_w1: float, coef_w2: float,
+              swap: str | bool = False) -> Value | None:
+    """dW1/dW2 with regularization ``coef * lam * W``.
+
+    ``swap`` regularizes with the other layer's W: in dW1 and dW2 ("both" or True), or only in
+    the gradient of "W1" or of "W2".
+    """
+    if part == "grad_W2":
+        dz3, a2, W2 = map(_f, args[:3])
+        return dz3 @ a2.T + coef_w2 * float(args[3]) * W2
+    if part == "grad_W1":
+        dz3, W2, z2, x, W1 = map(_f, args[:5])
+        lam = float(args[5])
+        w = W2 if swap else W1
+        if w.shape != W1.shape:
+            return None
+        return ref.grad_W1(dz3, W2, z2, x, W1, 0.0) + coef_w1 * lam * w
+    if part == "gradients":
+        x, y, W1, b1, W2, b2 = map(_f, args[:6])
+        lam = float(args[6])
+        g = ref.gradients(x, y, W1, b1, W2, b2, 0.0)
+        w1 = W2 if swap in (True, "both", "W1") else W1
+        w2 = W1 if swap in (True, "both", "W2") else W2
+        if w1.shape != W1.shape or w2.shape != W2.shape:
+            return None
+        return {**g, "W1": g["W1"] + coef_w1 * lam * w1, "W2": g["W2"] + coef_w2 * lam * w2}
+    return None
+
+
+def _reg_coefficient(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
+    found = [_with_reg(part, args, c, c) for c in (1.0, 0.0)]
+    if part == "gradients":  # one layer right, the other wrong
+        found += [_with_reg(part, args, 2.0, c) for c in (1.0, 0.0)]
+        found += [_with_reg(part, args, c, 2.0) for c in (1.0, 0.0)]
+    out = [v for v in found if v is not None]
+    return out or None
+
+
+def _reg_wrong_weight(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
+    if part == "grad_W1":
+        found = [_with_reg(part, args, 2.0, 2.0, swap=True)]
+    elif part == "gradients":
+        found = [_with_reg(part, args, 2.0, 2.0, swap=s) for s in ("both", "W1", "W2")]
+    else:
+        return None
+    out = [v for v in found if v is not None]
+    return out or None
+
+
+def _missing_relu_mask(part: str, args: tuple[Arg, ...]) -> Value | None:
+    if part == "grad_W1":
+        dz3, W2, z2, x, W1 = map(_f, args[:5])
+        return (W2.T @ dz3) @ x.T + 2.0 * float(args[5]) * W1
+    if part == "grad_b1":
+        dz3, W2, _z2 = map(_f, args)
+        return (W2.T @ dz3).sum(axis=1, keepdims=True)
+    if part == "gradients":
+        x, y, W1, b1, W2, b2 = map(_f, args[:6])
+        lam = float(args[6])
+        f = ref.forward(x, W1, b1, W2, b2)
+        dz3 = ref.grad_z3(f["a3"], y)
+        dz2 = W2.T @ dz3
+        return {
+            "W1": dz2 @ x.T + 2.0 * lam * W1,
+            "b1": dz2.sum(axis=1, keepdims=True),
+            "W2": ref.grad_W2(dz3, f["a2"], W2, lam),
+            "b2": ref.grad_b2(dz3),
+        }
+    return None
+
+
+def _wrong_axis(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
+    if part == "softmax":
+        z = _f(args[0])
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return [e / e.sum(axis=1, keepdims=True)]
+    if part == "grad_b2":
+        dz3 = _f(args[0])
+        return [dz3.sum(axis=0, keepdims=True), dz3.sum(axis=0)]
+    if part == "grad_b1":
+        dz3, W2, z2 = map(_f, args)
+        dz2 = (W2.T @ dz3) * ref.relu_mask(z2)
+        return [dz2.sum(axis=0, keepdims=True), dz2.sum(axis=0)]
+    return None
+
+
+def _jacobian_diagonal_only(part: str, args: tuple[Arg, ...]) -> Value | None:
+    if part == "softmax_jacobian":
+        a = ref.softmax(_f(args[0]).reshape(-1, 1)).ravel()
+        return np.diag(a * (1.0 - a))
+    if part == "softmax_backward":
+        z, da = map(_f, args)
+        a = ref.softmax(z)
+        return a * (1.0 - a) * da
+    return None
+
+
+def _numerically_unstable(part: str, seen: Sequence[Observation]) -> bool:
+    """Right on every ordinary case, wrong on at least one large-logit case."""
+    large = [o for o in seen if "large_logits" in o.case.tags]
+    small = [o for o in seen if "large_logits" not in o.case.tags]
+    return bool(large) and all(o.passed for o in small) and not all(o.passed for o in large)
+
+
+CATALOG: tuple[Mistake, ...] = (
+    Mistake(
+        "missing_batch_mean", ("grad_z3", "gradients"),
+        "You forgot the 1/N batch mean: the loss averages over the N examples (columns), so "
+        "dJ/dz3 = (a3 - y) / N.",
+        variant=_missing_batch_mean,
+    ),
+    Mistake(
+        "reg_coefficient", ("grad_W2", "grad_W1", "gradients"),
+        "The regularization term is off: the derivative of lam·||W||² is 2·lam·W (not lam·W, "
+        "and not missing).",
+        variant=_reg_coefficient,
+    ),
+    Mistake(
+        "reg_wrong_weight", ("grad_W1", "gradients"),
+        "The regularization term uses the other layer's weights: dW1 gets 2·lam·W1 and dW2 "
+        "gets 2·lam·W2.",
+        variant=_reg_wrong_weight,
+    ),
+    Mistake(
+        "missing_relu_mask", ("grad_W1", "grad_b1", "gradients"),
+        "You forgot the ReLU derivative: multiply W2ᵀ·dz3 elementwise by 1[z2 > 0] before "
+        "going back to W1 and b1.",
+        variant=_missing_relu_mask,
+    ),
+    Mistake(
+        "wrong_axis", ("softmax", "grad_b2", "grad_b1"),
+        "You used the wrong axis: examples are columns, so softmax normalises each column "
+        "(axis=0) and bias gradients sum over the examples (axis=1).",
+        variant=_wrong_axis,
+    ),
+    Mistake(
+        "numerically_unstable", ("softmax",),
+        "Your softmax overflows for large logits: subtract each column's maximum before "
+        "exponentiating (softmax(z) = softmax(z - max z)).",
+        rule=_numerically_unstable,
+    ),
+    Mistake(
+        "jacobian_diagonal_only", ("softmax_jacobian", "softmax_backward"),
+        "You kept only the diagonal of the softmax Jacobian, a_i(1 - a_i); the off-diagonal "
+        "entries -a_i·a_j matter too.",
+        variant=_jacobian_diagonal_only,
+    ),
+)
+
+#: Messages for the engine's generic detectors, in this assignment's words.
+GENERIC_MESSAGES = {
+    "sign_error": "Your result has the wrong sign: check whether you wrote a3 - y or y - a3, "
+    "and whether each term is added or subtracted.",
+    "transposed": "Your result is transposed: a gradient has the shape of what it "
+    "differentiates (dW2 = dz3 · a2ᵀ is (C, H) like W2, dW1 is (H, D) like W1).",
+    "shape_mismatch": "Right numbers, wrong shape: bias gradients are column vectors (n, 1); "
+    "use np.sum(..., axis=1, keepdims=True).",
+}
