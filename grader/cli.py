@@ -75,6 +75,10 @@ def grade_command(path: Path, slug: str, seed: int | None, as_json: bool,
         result = grader_error_result(assignment.slug, seed, exc)
         click.echo(f"autograde: grader error: {type(exc).__name__}: {exc}", err=True)
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(result.to_dict(timings=False), indent=2) + "\n")
     else:
         render(result)
+
+
+if __name__ == "__main__":
+    main()
