@@ -1,0 +1,39 @@
+"""autograde: self-hosted auto-grading for numerical programming assignments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the web application.
+
+    Args:
+        config: Settings applied last, over the defaults and ``AUTOGRADE_*`` variables.
+
+    Returns:
+        The app, with its database, Celery app and blueprints registered.
+    """
+    from grader.config import DEFAULTS
+    from grader.extensions import db
+    from worker.celery_app import celery_init_app
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("AUTOGRADE")
+    if config is not None:
+        app.config.from_mapping(config)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        # Room for the multipart framing around the largest accepted file.
+        app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_SUBMISSION_BYTES"] + 64 * 1024
+
+    db.init_app(app)
+    celery_init_app(app)
+
+    from grader.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+    return app

@@ -1,0 +1,58 @@
+"""Configuration defaults; every key can be overridden by an ``AUTOGRADE_<KEY>`` variable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Defaults. ``create_app`` loads these, then ``AUTOGRADE_*`` environment variables, then the
+#: test config. Environment values are parsed as JSON when they parse (``3`` is an int).
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": "dev",
+    # None means a SQLite file in the instance folder.
+    "DATABASE_URL": None,
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    # Largest accepted upload; the request body may be a little larger (multipart framing).
+    "MAX_SUBMISSION_BYTES": 256 * 1024,
+    # Let the sandbox run with reduced isolation where the kernel lacks a feature.
+    "SANDBOX_ALLOW_REDUCED": False,
+    # "module:callable" building the runner a worker process grades with.
+    "RUNNER_FACTORY": "worker.sandbox:SandboxRunner",
+    # A worker holds a lease on the grading run it works on and renews it every
+    # LEASE_RENEW_SECONDS; a lease that expires (the worker died) is re-enqueued by the sweeper.
+    "LEASE_SECONDS": 30.0,
+    "LEASE_RENEW_SECONDS": 10.0,
+    "SWEEP_INTERVAL_SECONDS": 10.0,
+    # A queued run untouched for this long is re-enqueued (its message was lost).
+    "QUEUED_STALE_SECONDS": 120.0,
+    # Grader errors are retried this many times, with exponential backoff from RETRY_BACKOFF.
+    "GRADE_MAX_RETRIES": 3,
+    "GRADE_RETRY_BACKOFF_SECONDS": 5.0,
+    # Pages of list endpoints.
+    "PAGE_DEFAULT_LIMIT": 50,
+    "PAGE_MAX_LIMIT": 500,
+    # Don't enqueue Celery tasks (tests of the web layer alone).
+    "ENQUEUE": True,
+}
+
+
+def celery_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The Celery settings implied by the app config (after environment overrides)."""
+    redis_url = config["REDIS_URL"]
+    user = config.get("CELERY", {})
+    return {
+        "broker_url": redis_url,
+        # Grades live in our tables: no result backend, results ignored.
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        "beat_schedule": {
+            "sweep-expired-leases": {
+                "task": "worker.tasks.sweep",
+                "schedule": float(config["SWEEP_INTERVAL_SECONDS"]),
+            }
+        },
+        **user,
+    }

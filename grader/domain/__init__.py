@@ -1,0 +1,1 @@
+"""Domain operations: functions over a session that may flush but never commit."""

@@ -1,0 +1,82 @@
+"""Courses and their assignments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy.orm as so
+
+from grader.domain.roster import enroll
+from grader.exceptions import InvalidInput, NotFound
+from grader.models import Assignment, Course, User
+
+
+def create_course(session: so.Session, title: str, instructor: User | None = None) -> Course:
+    """A new course, taught by ``instructor`` if given."""
+    course = Course(title=title)
+    session.add(course)
+    session.flush()
+    if instructor is not None:
+        if instructor.role != "instructor":
+            raise InvalidInput(f"{instructor.email} is not an instructor")
+        enroll(session, course, instructor, role="instructor")
+    return course
+
+
+def create_assignment(
+    session: so.Session,
+    course: Course,
+    slug: str,
+    *,
+    title: str | None = None,
+    due_at: datetime | None = None,
+    late_penalty_per_day: float = 0.0,
+    late_cutoff_days: float | None = None,
+    attempt_limit: int | None = None,
+    counts: str = "best",
+    feedback_before_due: bool = True,
+) -> Assignment:
+    """Give the installed assignment plugin ``slug`` in ``course``; points come from the plugin.
+
+    Raises:
+        InvalidInput: unknown slug or invalid rule.
+    """
+    from grader.engine.assignments import UnknownAssignment, get_assignment
+
+    try:
+        plugin = get_assignment(slug)
+    except UnknownAssignment as exc:
+        raise InvalidInput(str(exc)) from None
+    if counts not in ("best", "latest"):
+        raise InvalidInput("counts must be 'best' or 'latest'")
+    if not 0 <= late_penalty_per_day <= 100:
+        raise InvalidInput("late_penalty_per_day must be between 0 and 100")
+    if attempt_limit is not None and attempt_limit < 1:
+        raise InvalidInput("attempt_limit must be at least 1")
+    assignment = Assignment(
+        course=course,
+        slug=slug,
+        title=title or plugin.title,
+        part_points={p.name: float(p.points) for p in plugin.parts},
+        due_at=due_at,
+        late_penalty_per_day=late_penalty_per_day,
+        late_cutoff_days=late_cutoff_days,
+        attempt_limit=attempt_limit,
+        counts=counts,
+        feedback_before_due=feedback_before_due,
+    )
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+def get_assignment_row(session: so.Session, assignment_id: int) -> Assignment:
+    """The assignment row ``assignment_id``.
+
+    Raises:
+        NotFound: no such assignment.
+    """
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound(f"no assignment {assignment_id}")
+    return assignment

@@ -1,0 +1,233 @@
+"""The life of a grading run: claim with a lease, renew, record the result, or give up.
+
+Every state change is a conditional UPDATE, so a duplicated or redelivered task message, or a
+worker that lost its lease, can never write a result twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from grader.models import GradingRun, PartResultRow, Submission, utcnow
+
+FINAL = ("graded", "not_gradable", "grader_error")
+
+
+def claim_run(
+    session: so.Session, run_id: int, owner: str, lease_seconds: float,
+    now: datetime | None = None,
+) -> str | None:
+    """Take the run if it is queued, or running under an expired lease.
+
+    Returns:
+        The lease token to renew and record with, or None if the run is done or held.
+    """
+    now = now or utcnow()
+    token = uuid.uuid4().hex
+    claimable = sa.or_(
+        GradingRun.status == "queued",
+        sa.and_(GradingRun.status == "running", GradingRun.lease_expires_at < now),
+    )
+    result = session.execute(
+        sa.update(GradingRun)
+        .where(GradingRun.id == run_id, claimable)
+        .values(
+            status="running",
+            lease_token=token,
+            lease_owner=owner[:255],
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            claims=GradingRun.claims + 1,
+            started_at=sa.func.coalesce(GradingRun.started_at, now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
+        return None
+    run = session.get_one(GradingRun, run_id)
+    session.refresh(run)
+    if run.kind == "initial":
+        session.execute(
+            sa.update(Submission)
+            .where(Submission.id == run.submission_id, Submission.status.in_(("queued", "running")))
+            .values(status="running")
+            .execution_options(synchronize_session=False)
+        )
+    return token
+
+
+def renew_lease(
+    session: so.Session, run_id: int, token: str, lease_seconds: float
+) -> bool:
+    """Push the lease's expiry forward; False if the lease was lost."""
+    result = session.execute(
+        sa.update(GradingRun)
+        .where(GradingRun.id == run_id, GradingRun.lease_token == token,
+               GradingRun.status == "running")
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def record_result(
+    session: so.Session, run_id: int, token: str, result: dict[str, Any],
+    now: datetime | None = None,
+) -> bool:
+    """Store a ``GradeResult.to_dict()`` for the run held with ``token``.
+
+    Writes the run, its part rows and (unless it is a preview) the submission's current grade,
+    all in the caller's transaction.
+
+    Returns:
+        False, writing nothing, if the lease was lost (another worker grades it).
+    """
+    now = now or utcnow()
+    run = session.get_one(GradingRun, run_id)
+    timings = dict(result.get("timings") or {})
+    timings["queue"] = round(((run.started_at or now) - run.created_at).total_seconds() * 1000, 1)
+    finished = session.execute(
+        sa.update(GradingRun)
+        .where(GradingRun.id == run_id, GradingRun.lease_token == token,
+               GradingRun.status == "running")
+        .values(
+            status=result["status"],
+            score=result["score"] if result["status"] == "graded" else None,
+            max_score=result["max_score"],
+            feedback=result.get("feedback", ""),
+            output=result.get("output", ""),
+            sandbox_level=result.get("sandbox_level", ""),
+            timings=timings,
+            error=result.get("error", ""),
+            lease_token=None,
+            lease_expires_at=None,
+            finished_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(finished) != 1:
+        return False
+    session.refresh(run)
+    for position, part in enumerate(result.get("parts", [])):
+        session.add(PartResultRow(
+            run_id=run.id,
+            position=position,
+            name=part["name"],
+            score=part["score"],
+            max_score=part["max_score"],
+            status=part["status"],
+            diagnoses=list(part.get("diagnoses", [])),
+            feedback=part.get("feedback", ""),
+            counterexample=part.get("counterexample"),
+            output=part.get("output", ""),
+            cases_passed=part.get("cases_passed", 0),
+            cases_total=part.get("cases_total", 0),
+        ))
+    if run.kind != "preview":
+        make_current(session, run, now)
+    session.flush()
+    return True
+
+
+def make_current(session: so.Session, run: GradingRun, now: datetime) -> None:
+    """Make a finished run the one that counts for its submission."""
+    submission = session.get_one(Submission, run.submission_id)
+    submission.current_run_id = run.id
+    submission.status = run.status
+    submission.score = run.score
+    submission.max_score = run.max_score
+    submission.graded_at = now
+    if run.status == "graded" and submission.attempt is None:
+        # Attempts are numbered when graded: not-gradable uploads are free.
+        previous = session.scalar(
+            sa.select(sa.func.max(Submission.attempt)).where(
+                Submission.assignment_id == submission.assignment_id,
+                Submission.student_id == submission.student_id,
+            )
+        )
+        submission.attempt = (previous or 0) + 1
+
+
+def release_for_retry(session: so.Session, run_id: int, token: str, error: str) -> bool:
+    """Give the run back to the queue after our own error; False if the lease was lost."""
+    result = session.execute(
+        sa.update(GradingRun)
+        .where(GradingRun.id == run_id, GradingRun.lease_token == token,
+               GradingRun.status == "running")
+        .values(status="queued", lease_token=None, lease_expires_at=None,
+                retries=GradingRun.retries + 1, error=error[-4000:], enqueued_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def grader_error_result(max_score: float, seed: int, assignment: str, error: str) -> dict[str, Any]:
+    """The result recorded when grading keeps failing for our own reasons."""
+    return {
+        "assignment": assignment,
+        "seed": seed,
+        "score": 0.0,
+        "max_score": max_score,
+        "status": "grader_error",
+        "feedback": "The grader failed on this submission; staff have been told. "
+                    "This is not your score.",
+        "parts": [],
+        "error": error[-4000:],
+    }
+
+
+def sweep(
+    session: so.Session, queued_stale_seconds: float, now: datetime | None = None
+) -> list[tuple[int, int]]:
+    """Find runs to enqueue again: leases that expired (worker died) and lost messages.
+
+    Expired runs go back to ``queued`` (so the old holder can no longer record) and both kinds
+    get a fresh ``enqueued_at``.
+
+    Returns:
+        (submission id, run id) pairs to enqueue after the caller commits.
+    """
+    now = now or utcnow()
+    stale = now - timedelta(seconds=queued_stale_seconds)
+    rows = session.execute(
+        sa.select(GradingRun.id, GradingRun.submission_id).where(
+            sa.or_(
+                sa.and_(GradingRun.status == "running", GradingRun.lease_expires_at < now),
+                sa.and_(GradingRun.status == "queued", GradingRun.enqueued_at < stale),
+            )
+        ).order_by(GradingRun.id)
+    ).all()
+    found: list[tuple[int, int]] = []
+    for run_id, submission_id in rows:
+        result = session.execute(
+            sa.update(GradingRun)
+            .where(
+                GradingRun.id == run_id,
+                sa.or_(
+                    sa.and_(GradingRun.status == "running", GradingRun.lease_expires_at < now),
+                    sa.and_(GradingRun.status == "queued", GradingRun.enqueued_at < stale),
+                ),
+            )
+            .values(status="queued", lease_token=None, lease_expires_at=None, enqueued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(result) == 1:
+            found.append((submission_id, run_id))
+    return found
+
+
+def pending_run_id(session: so.Session, submission_id: int) -> int | None:
+    """The submission's initial run, if it still needs grading."""
+    return session.scalar(
+        sa.select(GradingRun.id).where(
+            GradingRun.submission_id == submission_id, GradingRun.kind == "initial"
+        ).order_by(GradingRun.id).limit(1)
+    )
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)

@@ -1,0 +1,148 @@
+"""Accepting a submission: validation, attempt limit, lateness, seed, and its first run."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from grader.exceptions import (
+    AttemptLimitReached,
+    InvalidSubmission,
+    NotFound,
+    PastCutoff,
+    SubmissionTooLarge,
+)
+from grader.models import Assignment, Enrollment, Extension, GradingRun, Submission, User, utcnow
+
+#: Statuses that charge (or may yet charge) an attempt.
+CHARGED_STATUSES = ("queued", "running", "graded")
+
+
+def decode_source(filename: str, data: bytes, max_bytes: int) -> str:
+    """The text of an uploaded Python file.
+
+    Raises:
+        InvalidSubmission: not a .py file, empty, not UTF-8, or containing NUL bytes.
+        SubmissionTooLarge: over ``max_bytes``.
+    """
+    if not filename.lower().endswith(".py"):
+        raise InvalidSubmission(f"expected a .py file, got {filename!r}")
+    if len(data) > max_bytes:
+        raise SubmissionTooLarge(
+            f"file is {len(data)} bytes; the limit is {max_bytes} bytes ({max_bytes // 1024} KiB)"
+        )
+    if not data.strip():
+        raise InvalidSubmission("the file is empty")
+    try:
+        code = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidSubmission(f"the file is not UTF-8 text (byte {exc.start})") from None
+    if "\x00" in code:
+        raise InvalidSubmission("the file contains NUL bytes")
+    return code
+
+
+def due_date_for(session: so.Session, assignment: Assignment, student: User) -> datetime | None:
+    """The student's due date: their extension if they have one, else the assignment's."""
+    extension = session.scalar(
+        sa.select(Extension.due_at).where(
+            Extension.assignment_id == assignment.id, Extension.user_id == student.id
+        )
+    )
+    return extension or assignment.due_at
+
+
+def charged_attempts(session: so.Session, assignment_id: int, student_id: int) -> int:
+    """Submissions that count against the attempt limit (pending ones included)."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(Submission).where(
+            Submission.assignment_id == assignment_id,
+            Submission.student_id == student_id,
+            Submission.status.in_(CHARGED_STATUSES),
+        )
+    ) or 0
+
+
+def create_submission(
+    session: so.Session,
+    assignment: Assignment,
+    student: User,
+    filename: str,
+    code: str,
+    *,
+    submitted_by: User | None = None,
+    now: datetime | None = None,
+) -> Submission:
+    """Store a submission and its queued initial grading run (flushed, not committed).
+
+    The caller commits, then enqueues ``grade_submission(submission.id)``.
+
+    Raises:
+        AttemptLimitReached: the student used every attempt.
+        PastCutoff: later than the late cutoff.
+    """
+    now = now or utcnow()
+    # Serialise a student's uploads on PostgreSQL so two at once can't both pass the limit.
+    session.scalar(
+        sa.select(Enrollment.id)
+        .where(Enrollment.course_id == assignment.course_id, Enrollment.user_id == student.id)
+        .with_for_update()
+    )
+    if assignment.attempt_limit is not None:
+        used = charged_attempts(session, assignment.id, student.id)
+        if used >= assignment.attempt_limit:
+            raise AttemptLimitReached(
+                f"{student.email} has used all {assignment.attempt_limit} attempt(s) "
+                f"of assignment {assignment.id}"
+            )
+    due = due_date_for(session, assignment, student)
+    days_late = max(0.0, (now - due).total_seconds() / 86400) if due else 0.0
+    if assignment.late_cutoff_days is not None and days_late > assignment.late_cutoff_days:
+        raise PastCutoff(
+            f"assignment {assignment.id} stopped accepting submissions "
+            f"{assignment.late_cutoff_days:g} day(s) after the due date"
+        )
+    submission = Submission(
+        assignment_id=assignment.id,
+        student_id=student.id,
+        submitted_by_id=(submitted_by or student).id,
+        filename=filename[-255:],
+        code=code,
+        sha256=hashlib.sha256(code.encode()).hexdigest(),
+        created_at=now,
+        seed=secrets.randbelow(2**31),
+        late=days_late > 0,
+        days_late=days_late,
+        status="queued",
+    )
+    session.add(submission)
+    session.flush()
+    run = GradingRun(submission_id=submission.id, kind="initial", status="queued",
+                     created_at=now, enqueued_at=now)
+    session.add(run)
+    session.flush()
+    return submission
+
+
+def late_factor(assignment: Assignment, days_late: float) -> float:
+    """The share of the score kept: the penalty applies per started day late."""
+    if days_late <= 0 or assignment.late_penalty_per_day <= 0:
+        return 1.0
+    return max(0.0, 1.0 - math.ceil(days_late) * assignment.late_penalty_per_day / 100)
+
+
+def get_submission(session: so.Session, submission_id: int) -> Submission:
+    """The submission ``submission_id``.
+
+    Raises:
+        NotFound: no such submission.
+    """
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound(f"no submission {submission_id}")
+    return submission

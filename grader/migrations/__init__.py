@@ -1,0 +1,1 @@
+"""Alembic migrations of the autograde database (``autograde db upgrade``)."""

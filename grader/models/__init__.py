@@ -1,0 +1,23 @@
+"""The database models; importing this package registers every table on ``Base.metadata``."""
+
+from grader.models.assignments import Assignment
+from grader.models.base import Base, utcnow
+from grader.models.courses import Course, Enrollment, Extension
+from grader.models.regrades import Regrade
+from grader.models.submissions import GradingRun, PartResultRow, Submission
+from grader.models.users import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "Assignment",
+    "Base",
+    "Course",
+    "Enrollment",
+    "Extension",
+    "GradingRun",
+    "PartResultRow",
+    "Regrade",
+    "Submission",
+    "User",
+    "utcnow",
+]

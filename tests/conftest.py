@@ -1,0 +1,162 @@
+"""Fixtures shared by the service's tests: databases (SQLite and PostgreSQL), app, client."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from grader import create_app
+from grader.extensions import db, make_engine
+from grader.migrate import upgrade
+
+#: The PostgreSQL server the suite creates its throwaway databases on.
+PG_ADMIN_URL = os.environ.get("AUTOGRADE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_url(name: str) -> str:
+    base = sa.make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
+    return base.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
+    name = f"autograde_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _pg_url(name)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database of each backend: a copied SQLite file, or a truncated PG."""
+    if request.param == "sqlite":
+        path = tmp_path / "autograde.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    truncate_all(url)
+    return url
+
+
+def truncate_all(url: str) -> None:
+    """Empty every table of a PostgreSQL database and restart its ids."""
+    from grader.models import Base
+
+    engine = make_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
+    """The test config; tests may change it before asking for ``app``."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test",
+        "ENQUEUE": False,
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    """The app on a fresh database."""
+    app = create_app(app_config)
+    yield app
+    app.extensions["db"].session.remove()
+    app.extensions["db"].engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[sa.orm.Session]:
+    """The app's session inside an app context."""
+    with app.app_context():
+        yield db.session
+
+
+@dataclass
+class World:
+    """A small course: one instructor, two students, the softmax-backprop assignment."""
+
+    instructor_id: int
+    student_ids: list[int]
+    course_id: int
+    assignment_id: int
+    instructor_token: str
+    student_token: str
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    """Seed a course and tokens through the domain, committed."""
+    from grader.domain.courses import create_assignment, create_course
+    from grader.domain.roster import enroll
+    from grader.domain.tokens import create_token
+    from grader.domain.users import create_user
+
+    with app.app_context():
+        s = db.session
+        teacher = create_user(s, "teacher@example.com", name="Tea Cher", role="instructor",
+                              password="pw")
+        course = create_course(s, "Deep Learning 101", teacher)
+        students = [
+            create_user(s, "ada@example.com", name="Ada", lms_user_id="1001"),
+            create_user(s, "bob@example.com", name="Bob", lms_user_id="1002"),
+        ]
+        for student in students:
+            enroll(s, course, student)
+        assignment = create_assignment(s, course, "softmax-backprop")
+        teacher_token, _ = create_token(s, teacher, [
+            "roster:write", "submissions:write", "results:read", "grades:read",
+            "regrades:write",
+        ])
+        student_token, _ = create_token(s, students[0])
+        s.commit()
+        return World(teacher.id, [u.id for u in students], course.id, assignment.id,
+                     teacher_token, student_token)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

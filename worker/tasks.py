@@ -1,0 +1,135 @@
+"""Celery tasks. Thin: they take ids, re-read rows, and call the domain and the engine."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import traceback
+from collections.abc import Iterable
+from typing import Any
+
+from celery import shared_task
+from flask import current_app
+
+from grader.domain import grading
+from grader.extensions import db
+from grader.models import GradingRun, Submission
+
+_OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None,
+             ignore_result=True)
+def grade_submission(self: Any, submission_id: int, run_id: int | None = None) -> str:
+    """Grade one run of a submission (its initial run by default), at most once.
+
+    Returns:
+        What happened, for the worker log: the run's final status, or why nothing was done.
+    """
+    session = db.session
+    if run_id is None:
+        run_id = grading.pending_run_id(session, submission_id)
+        if run_id is None:
+            return "no such submission"
+    config = current_app.config
+    token = grading.claim_run(session, run_id, _OWNER, config["LEASE_SECONDS"])
+    session.commit()
+    if token is None:
+        return "already graded or held by another worker"
+    run = session.get_one(GradingRun, run_id)
+    submission = session.get_one(Submission, submission_id)
+    code, seed, slug = submission.code, submission.seed, submission.assignment.slug
+    session.commit()
+
+    with _LeaseKeeper(run_id, token):
+        try:
+            result = _grade(code, slug, seed)
+            error = result["feedback"] if result["status"] == "grader_error" else ""
+        except Exception:  # a process edge: our own fault, recorded and retried
+            result, error = None, traceback.format_exc()
+    if result is not None and not error:
+        recorded = grading.record_result(session, run_id, token, result)
+        session.commit()
+        return result["status"] if recorded else "lease lost; result discarded"
+    if run.retries < config["GRADE_MAX_RETRIES"]:
+        released = grading.release_for_retry(session, run_id, token, error)
+        session.commit()
+        if released:
+            countdown = config["GRADE_RETRY_BACKOFF_SECONDS"] * 2**run.retries
+            raise self.retry(countdown=countdown, kwargs={"run_id": run_id})
+        return "lease lost while failing"
+    failed = result or grading.grader_error_result(
+        float(submission.assignment.max_score), seed, slug, error)
+    failed["error"] = error
+    grading.record_result(session, run_id, token, failed)
+    session.commit()
+    return "grader_error"
+
+
+def _grade(code: str, slug: str, seed: int) -> dict[str, Any]:
+    from grader.engine import grade
+    from worker.runner import get_runner
+
+    return grade(code, slug, seed=seed, runner=get_runner()).to_dict()
+
+
+class _LeaseKeeper:
+    """Renews a run's lease from a thread while the run is being graded."""
+
+    def __init__(self, run_id: int, token: str) -> None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        self._app, self._run_id, self._token = app, run_id, token
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="lease-keeper")
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        interval = self._app.config["LEASE_RENEW_SECONDS"]
+        lease = self._app.config["LEASE_SECONDS"]
+        with self._app.app_context():
+            while not self._stop.wait(interval):
+                kept = grading.renew_lease(db.session, self._run_id, self._token, lease)
+                db.session.commit()
+                if not kept:
+                    return
+
+
+@shared_task(ignore_result=True)
+def sweep() -> int:
+    """Enqueue again the runs whose worker died or whose message was lost."""
+    pairs = grading.sweep(db.session, current_app.config["QUEUED_STALE_SECONDS"])
+    db.session.commit()
+    enqueue(pairs)
+    return len(pairs)
+
+
+def enqueue(pairs: Iterable[tuple[int, int]]) -> None:
+    """Send ``grade_submission`` for each (submission id, run id); call after the commit."""
+    if not current_app.config["ENQUEUE"]:
+        return
+    soft, hard = time_limits()
+    for submission_id, run_id in pairs:
+        grade_submission.apply_async(
+            (submission_id,), {"run_id": run_id}, soft_time_limit=soft, time_limit=hard
+        )
+
+
+def time_limits() -> tuple[float, float]:
+    """Celery's soft and hard limits, above the sandbox's own (import + per part).
+
+    The sandbox kills student code on its own clock; these only stop a stuck worker.
+    """
+    from grader.engine.runner import Limits
+
+    limits = Limits()
+    parts = current_app.config.get("TASK_LIMIT_PARTS", 8)
+    sandbox = limits.import_seconds + limits.part_seconds * parts
+    return sandbox + 30, sandbox + 60
