@@ -130,6 +130,11 @@ class World:
 
 @pytest.fixture
 def world(app: Flask) -> World:
+    """A seeded course with tokens, committed."""
+    return seed_world(app)
+
+
+def seed_world(app: Flask) -> World:
     """Seed a course and tokens through the domain, committed."""
     from grader.domain.courses import create_assignment, create_course
     from grader.domain.roster import enroll
@@ -160,3 +165,13 @@ def world(app: Flask) -> World:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A private redis-server on a free port for this test session."""
+    from tests.services import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
