@@ -80,5 +80,11 @@ def grade_command(path: Path, slug: str, seed: int | None, as_json: bool,
         render(result)
 
 
+from grader.cli_service import COMMANDS as _SERVICE_COMMANDS  # noqa: E402
+
+for _command in _SERVICE_COMMANDS:
+    main.add_command(_command)
+
+
 if __name__ == "__main__":
     main()

@@ -143,8 +143,9 @@ def seed_world(app: Flask) -> World:
 
     with app.app_context():
         s = db.session
-        teacher = create_user(s, "teacher@example.com", name="Tea Cher", role="instructor",
-                              password="pw")
+        teacher = create_user(
+            s, "teacher@example.com", name="Tea Cher", role="instructor", password="pw"
+        )
         course = create_course(s, "Deep Learning 101", teacher)
         students = [
             create_user(s, "ada@example.com", name="Ada", lms_user_id="1001"),
@@ -153,14 +154,27 @@ def seed_world(app: Flask) -> World:
         for student in students:
             enroll(s, course, student)
         assignment = create_assignment(s, course, "softmax-backprop")
-        teacher_token, _ = create_token(s, teacher, [
-            "roster:write", "submissions:write", "results:read", "grades:read",
-            "regrades:write",
-        ])
+        teacher_token, _ = create_token(
+            s,
+            teacher,
+            [
+                "roster:write",
+                "submissions:write",
+                "results:read",
+                "grades:read",
+                "regrades:write",
+            ],
+        )
         student_token, _ = create_token(s, students[0])
         s.commit()
-        return World(teacher.id, [u.id for u in students], course.id, assignment.id,
-                     teacher_token, student_token)
+        return World(
+            teacher.id,
+            [u.id for u in students],
+            course.id,
+            assignment.id,
+            teacher_token,
+            student_token,
+        )
 
 
 def bearer(token: str) -> dict[str, str]:

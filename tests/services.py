@@ -47,9 +47,21 @@ class RedisServer:
             raise RuntimeError("redis-server is not on PATH")
         self.port = free_port()
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port)
 
@@ -72,19 +84,42 @@ def service_env(config: Mapping[str, object]) -> dict[str, str]:
 class CeleryWorker:
     """``celery -A worker.make_celery worker`` as a subprocess in its own process group."""
 
-    def __init__(self, config: Mapping[str, object], *, pool: str = "prefork",
-                 concurrency: int = 1, name: str = "w1", beat: bool = False,
-                 log: Path | None = None) -> None:
-        args = [sys.executable, "-m", "celery", "-A", "worker.make_celery", "worker",
-                f"--pool={pool}", f"--concurrency={concurrency}", f"--hostname={name}@%h",
-                "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    def __init__(
+        self,
+        config: Mapping[str, object],
+        *,
+        pool: str = "prefork",
+        concurrency: int = 1,
+        name: str = "w1",
+        beat: bool = False,
+        log: Path | None = None,
+    ) -> None:
+        args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker.make_celery",
+            "worker",
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
+            f"--hostname={name}@%h",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
         if beat:
             args += ["--beat", "--schedule", str((log or Path("/tmp")).with_suffix(".beat"))]
         self.log_path = log
         self._log = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            args, env=service_env(config), cwd=ROOT, stdout=self._log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            args,
+            env=service_env(config),
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def kill(self) -> None:

@@ -33,11 +33,11 @@ def close_runner() -> None:
         runner.close()
 
 
-@worker_process_shutdown.connect
+@worker_process_shutdown.connect  # type: ignore[untyped-decorator]  # Celery is untyped
 def _on_process_shutdown(**kwargs: Any) -> None:
     close_runner()
 
 
-@worker_shutdown.connect
+@worker_shutdown.connect  # type: ignore[untyped-decorator]  # Celery is untyped
 def _on_worker_shutdown(**kwargs: Any) -> None:
     close_runner()

@@ -19,8 +19,9 @@ from grader.models import GradingRun, Submission
 _OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None,
-             ignore_result=True)
+@shared_task(  # type: ignore[untyped-decorator]  # Celery is untyped
+    bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None, ignore_result=True
+)
 def grade_submission(self: Any, submission_id: int, run_id: int | None = None) -> str:
     """Grade one run of a submission (its initial run by default), at most once.
 
@@ -60,7 +61,8 @@ def grade_submission(self: Any, submission_id: int, run_id: int | None = None) -
             raise self.retry(countdown=countdown, kwargs={"run_id": run_id})
         return "lease lost while failing"
     failed = result or grading.grader_error_result(
-        float(submission.assignment.max_score), seed, slug, error)
+        float(submission.assignment.max_score), seed, slug, error
+    )
     failed["error"] = error
     grading.record_result(session, run_id, token, failed)
     session.commit()
@@ -102,7 +104,7 @@ class _LeaseKeeper:
                     return
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True)  # type: ignore[untyped-decorator]  # Celery is untyped
 def sweep() -> int:
     """Enqueue again the runs whose worker died or whose message was lost."""
     pairs = grading.sweep(db.session, current_app.config["QUEUED_STALE_SECONDS"])

@@ -69,8 +69,9 @@ def post_submission(assignment_id: int) -> tuple[dict[str, Any], int, dict[str, 
     data = upload.stream.read(limit + 1)
     upload.close()
     code = decode_source(upload.filename, data, limit)
-    submission = create_submission(db.session, assignment, student, upload.filename, code,
-                                   submitted_by=user)
+    submission = create_submission(
+        db.session, assignment, student, upload.filename, code, submitted_by=user
+    )
     run_id = submission.runs[0].id if submission.runs else None
     db.session.commit()
     enqueue([(submission.id, run_id)] if run_id else [])
@@ -84,8 +85,11 @@ def list_submissions(assignment_id: int) -> dict[str, Any]:
     """Submissions of the assignment, newest first (a student sees their own)."""
     assignment = get_assignment_row(db.session, assignment_id)
     check_member(assignment.course_id, f"assignment {assignment_id}")
-    query = (sa.select(Submission).where(Submission.assignment_id == assignment.id)
-             .order_by(Submission.id.desc()))
+    query = (
+        sa.select(Submission)
+        .where(Submission.assignment_id == assignment.id)
+        .order_by(Submission.id.desc())
+    )
     user = current_user()
     if not is_instructor_of(db.session, user, assignment.course_id):
         query = query.where(Submission.student_id == user.id)
@@ -105,14 +109,17 @@ def get_grades(assignment_id: int) -> Response | dict[str, Any]:
     fmt = request.args.get("format", "json")
     if fmt == "csv":
         filename = f"grades-assignment-{assignment.id}.csv"
-        return Response(canvas_csv(assignment, book), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            canvas_csv(assignment, book),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
     if fmt != "json":
         raise InvalidInput("format must be 'json' or 'csv'")
     from grader.api.pagination import page, page_params
 
     limit, offset = page_params()
-    doc = page(book[offset:offset + limit + 1], limit, offset, _grade_doc)
+    doc = page(book[offset : offset + limit + 1], limit, offset, _grade_doc)
     doc["max_score"] = assignment.max_score
     return doc
 
@@ -141,10 +148,14 @@ def post_regrade(assignment_id: int) -> tuple[dict[str, Any], int, dict[str, str
     reason = body.get("reason", "")
     if not isinstance(preview, bool) or not isinstance(reason, str):
         raise InvalidInput("preview must be a boolean and reason a string")
-    regrade, pairs = start_regrade(db.session, assignment, current_user(), preview=preview,
-                                   reason=reason)
+    regrade, pairs = start_regrade(
+        db.session, assignment, current_user(), preview=preview, reason=reason
+    )
     db.session.commit()
     enqueue(pairs)
     url = url_for("api.get_regrade", regrade_id=regrade.id, _external=True)
-    return {"id": regrade.id, "url": url, "runs": len(pairs), "preview": preview}, 202, {
-        "Location": url}
+    return (
+        {"id": regrade.id, "url": url, "runs": len(pairs), "preview": preview},
+        202,
+        {"Location": url},
+    )

@@ -26,8 +26,9 @@ def put_roster(course_id: int) -> tuple[dict[str, Any], int]:
     body = request.get_json(silent=True)
     students = body.get("students") if isinstance(body, dict) else body
     if not isinstance(students, list):
-        raise InvalidInput('send JSON {"students": [{"email": ..., "name": ..., '
-                           '"lms_user_id": ...}, ...]}')
+        raise InvalidInput(
+            'send JSON {"students": [{"email": ..., "name": ..., "lms_user_id": ...}, ...]}'
+        )
     entries = [RosterEntry.parse(item, i) for i, item in enumerate(students)]
     result = upsert_roster(db.session, course, entries)
     db.session.commit()

@@ -29,5 +29,8 @@ def _http_error(exc: HTTPException) -> tuple[Response, int] | HTTPException:
     message = exc.description or exc.name
     if status == 413:
         limit = current_app.config["MAX_SUBMISSION_BYTES"]
-        code, message = "submission_too_large", f"request too large; the file limit is {limit} bytes"
+        code, message = (
+            "submission_too_large",
+            f"request too large; the file limit is {limit} bytes",
+        )
     return error_response(status, code, message)

@@ -60,22 +60,28 @@ SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": {
-            "type": "object", "required": ["code", "message"],
-            "properties": {"code": _STR, "message": _STR},
-        }},
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": _STR, "message": _STR},
+            }
+        },
     },
     "User": {
         "type": "object",
         "required": ["id", "email", "name", "lms_user_id"],
-        "properties": {"id": _ID, "email": _STR, "name": _STR,
-                       "lms_user_id": _nullable(_STR)},
+        "properties": {"id": _ID, "email": _STR, "name": _STR, "lms_user_id": _nullable(_STR)},
     },
     "Assignment": {
         "type": "object",
         "required": ["id", "slug", "title", "course_id", "due_at", "max_score", "url"],
         "properties": {
-            "id": _ID, "slug": _STR, "title": _STR, "course_id": _ID, "due_at": _TIME,
+            "id": _ID,
+            "slug": _STR,
+            "title": _STR,
+            "course_id": _ID,
+            "due_at": _TIME,
             "max_score": _NUM,
             "part_points": {"type": "object", "additionalProperties": _NUM},
             "attempt_limit": _nullable(_ID),
@@ -89,31 +95,64 @@ SCHEMAS: dict[str, Any] = {
     "Part": {
         "type": "object",
         "description": "One part, as in GradeResult.to_dict()['parts'].",
-        "required": ["name", "score", "max_score", "status", "diagnoses", "feedback",
-                     "counterexample", "output", "cases_passed", "cases_total"],
+        "required": [
+            "name",
+            "score",
+            "max_score",
+            "status",
+            "diagnoses",
+            "feedback",
+            "counterexample",
+            "output",
+            "cases_passed",
+            "cases_total",
+        ],
         "properties": {
-            "name": _STR, "score": _NUM, "max_score": _NUM,
+            "name": _STR,
+            "score": _NUM,
+            "max_score": _NUM,
             "status": {"enum": ["passed", "failed", "error", "timeout", "memory", "missing"]},
             "diagnoses": {"type": "array", "items": _STR},
-            "feedback": _STR, "counterexample": _nullable(_STR), "output": _STR,
-            "cases_passed": _ID, "cases_total": _ID,
+            "feedback": _STR,
+            "counterexample": _nullable(_STR),
+            "output": _STR,
+            "cases_passed": _ID,
+            "cases_total": _ID,
         },
     },
     "Submission": {
         "type": "object",
-        "required": ["id", "url", "status", "score", "max_score", "parts", "attempt", "late",
-                     "seed", "created_at"],
+        "required": [
+            "id",
+            "url",
+            "status",
+            "score",
+            "max_score",
+            "parts",
+            "attempt",
+            "late",
+            "seed",
+            "created_at",
+        ],
         "properties": {
-            "id": _ID, "url": {"type": "string", "format": "uri"}, "assignment_id": _ID,
+            "id": _ID,
+            "url": {"type": "string", "format": "uri"},
+            "assignment_id": _ID,
             "student": _ref("User"),
             "status": {"enum": ["queued", "running", "graded", "not_gradable", "grader_error"]},
-            "score": _nullable(_NUM), "max_score": _NUM,
+            "score": _nullable(_NUM),
+            "max_score": _NUM,
             "parts": {"type": "array", "items": _ref("Part")},
             "feedback": _STR,
             "feedback_hidden": {"type": "boolean"},
             "attempt": _nullable(_ID),
-            "late": {"type": "boolean"}, "days_late": _NUM, "seed": _ID, "sha256": _STR,
-            "filename": _STR, "created_at": _TIME, "graded_at": _TIME,
+            "late": {"type": "boolean"},
+            "days_late": _NUM,
+            "seed": _ID,
+            "sha256": _STR,
+            "filename": _STR,
+            "created_at": _TIME,
+            "graded_at": _TIME,
             "sandbox_level": _nullable(_STR),
             "timings": {"type": "object", "additionalProperties": _NUM},
         },
@@ -121,93 +160,171 @@ SCHEMAS: dict[str, Any] = {
     "SubmissionAccepted": {
         "type": "object",
         "required": ["id", "url", "status"],
-        "properties": {"id": _ID, "url": {"type": "string", "format": "uri"},
-                       "status": {"const": "queued"}},
+        "properties": {
+            "id": _ID,
+            "url": {"type": "string", "format": "uri"},
+            "status": {"const": "queued"},
+        },
     },
     "Grade": {
         "type": "object",
         "required": ["student", "score", "submission_id", "attempts", "late"],
         "properties": {
-            "student": _ref("User"), "section": _STR, "score": _nullable(_NUM),
-            "submission_id": _nullable(_ID), "attempts": _ID, "late": {"type": "boolean"},
+            "student": _ref("User"),
+            "section": _STR,
+            "score": _nullable(_NUM),
+            "submission_id": _nullable(_ID),
+            "attempts": _ID,
+            "late": {"type": "boolean"},
         },
     },
     "RosterEntry": {
         "type": "object",
         "required": ["email"],
         "additionalProperties": False,
-        "properties": {"email": _STR, "name": _STR, "lms_user_id": _nullable(_STR),
-                       "section": _STR},
+        "properties": {
+            "email": _STR,
+            "name": _STR,
+            "lms_user_id": _nullable(_STR),
+            "section": _STR,
+        },
     },
     "RosterResult": {
         "type": "object",
         "required": ["course_id", "created", "updated", "unchanged", "enrolled", "students"],
         "properties": {
-            "course_id": _ID, "created": _ID, "updated": _ID, "unchanged": _ID, "enrolled": _ID,
+            "course_id": _ID,
+            "created": _ID,
+            "updated": _ID,
+            "unchanged": _ID,
+            "enrolled": _ID,
             "students": {"type": "array", "items": _ref("User")},
         },
     },
     "RegradeAccepted": {
         "type": "object",
         "required": ["id", "url", "runs", "preview"],
-        "properties": {"id": _ID, "url": {"type": "string", "format": "uri"}, "runs": _ID,
-                       "preview": {"type": "boolean"}},
+        "properties": {
+            "id": _ID,
+            "url": {"type": "string", "format": "uri"},
+            "runs": _ID,
+            "preview": {"type": "boolean"},
+        },
     },
     "Regrade": {
         "type": "object",
-        "required": ["id", "assignment_id", "preview", "runs_total", "runs_pending", "done",
-                     "students"],
+        "required": [
+            "id",
+            "assignment_id",
+            "preview",
+            "runs_total",
+            "runs_pending",
+            "done",
+            "students",
+        ],
         "properties": {
-            "id": _ID, "assignment_id": _ID, "preview": {"type": "boolean"}, "reason": _STR,
-            "requested_by": _nullable(_ID), "created_at": _TIME,
-            "runs_total": _ID, "runs_pending": _ID, "done": {"type": "boolean"},
-            "students": {"type": "array", "items": {
-                "type": "object",
-                "required": ["student", "before", "after", "changed"],
-                "properties": {"student": _ref("User"), "before": _nullable(_NUM),
-                               "after": _nullable(_NUM), "changed": {"type": "boolean"}},
-            }},
+            "id": _ID,
+            "assignment_id": _ID,
+            "preview": {"type": "boolean"},
+            "reason": _STR,
+            "requested_by": _nullable(_ID),
+            "created_at": _TIME,
+            "runs_total": _ID,
+            "runs_pending": _ID,
+            "done": {"type": "boolean"},
+            "students": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["student", "before", "after", "changed"],
+                    "properties": {
+                        "student": _ref("User"),
+                        "before": _nullable(_NUM),
+                        "after": _nullable(_NUM),
+                        "changed": {"type": "boolean"},
+                    },
+                },
+            },
         },
     },
 }
 
 PATHS: dict[str, Any] = {
-    "/health": {"get": {
-        "summary": "Health check", "security": [],
-        "responses": {"200": _json({"type": "object", "required": ["status"],
-                                    "properties": {"status": {"const": "ok"}}}, "Up.")},
-    }},
-    "/openapi.json": {"get": {
-        "summary": "This document", "security": [],
-        "responses": {"200": _json({"type": "object"}, "The OpenAPI document.")},
-    }},
-    "/assignments": {"get": {
-        "summary": "Assignments of the caller's courses",
-        "parameters": _PAGE_PARAMS,
-        "responses": {"200": _json(_page("Assignment"), "A page of assignments."),
-                      **_BAD, **_AUTH_ERRORS},
-    }},
-    "/assignments/{assignment_id}": {"get": {
-        "summary": "One assignment",
-        "parameters": [_path_id("assignment_id")],
-        "responses": {"200": _json(_ref("Assignment"), "The assignment."),
-                      **_AUTH_ERRORS, **_NOT_FOUND},
-    }},
+    "/health": {
+        "get": {
+            "summary": "Health check",
+            "security": [],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["status"],
+                        "properties": {"status": {"const": "ok"}},
+                    },
+                    "Up.",
+                )
+            },
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "security": [],
+            "responses": {"200": _json({"type": "object"}, "The OpenAPI document.")},
+        }
+    },
+    "/assignments": {
+        "get": {
+            "summary": "Assignments of the caller's courses",
+            "parameters": _PAGE_PARAMS,
+            "responses": {
+                "200": _json(_page("Assignment"), "A page of assignments."),
+                **_BAD,
+                **_AUTH_ERRORS,
+            },
+        }
+    },
+    "/assignments/{assignment_id}": {
+        "get": {
+            "summary": "One assignment",
+            "parameters": [_path_id("assignment_id")],
+            "responses": {
+                "200": _json(_ref("Assignment"), "The assignment."),
+                **_AUTH_ERRORS,
+                **_NOT_FOUND,
+            },
+        }
+    },
     "/assignments/{assignment_id}/submissions": {
         "post": {
             "summary": "Upload a submission (scope submissions:write)",
             "description": "Instructors name the student by email or LMS user id; students "
-                           "submit for themselves. Grading is asynchronous: poll the url.",
+            "submit for themselves. Grading is asynchronous: poll the url.",
             "parameters": [_path_id("assignment_id")],
-            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "required": ["file"],
-                "properties": {"file": {"type": "string", "format": "binary",
-                                        "description": "A UTF-8 .py file, at most 256 KiB."},
-                               "student": _STR},
-            }}}},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {
+                                "file": {
+                                    "type": "string",
+                                    "format": "binary",
+                                    "description": "A UTF-8 .py file, at most 256 KiB.",
+                                },
+                                "student": _STR,
+                            },
+                        }
+                    }
+                },
+            },
             "responses": {
                 "202": _json(_ref("SubmissionAccepted"), "Stored and queued for grading."),
-                **_BAD, **_AUTH_ERRORS, **_NOT_FOUND,
+                **_BAD,
+                **_AUTH_ERRORS,
+                **_NOT_FOUND,
                 "409": _error("Attempt limit reached, or past the late cutoff."),
                 "413": _error("File too large."),
                 "422": _error("Unknown or unenrolled student."),
@@ -215,66 +332,126 @@ PATHS: dict[str, Any] = {
         },
         "get": {
             "summary": "Submissions of an assignment, newest first (scope results:read)",
-            "parameters": [_path_id("assignment_id"), *_PAGE_PARAMS,
-                           {"name": "student", "in": "query", "schema": _STR}],
-            "responses": {"200": _json(_page("Submission"), "A page of submissions "
-                                       "(without per-part results)."),
-                          **_BAD, **_AUTH_ERRORS, **_NOT_FOUND,
-                          "422": _error("Unknown or unenrolled student.")},
+            "parameters": [
+                _path_id("assignment_id"),
+                *_PAGE_PARAMS,
+                {"name": "student", "in": "query", "schema": _STR},
+            ],
+            "responses": {
+                "200": _json(
+                    _page("Submission"), "A page of submissions (without per-part results)."
+                ),
+                **_BAD,
+                **_AUTH_ERRORS,
+                **_NOT_FOUND,
+                "422": _error("Unknown or unenrolled student."),
+            },
         },
     },
-    "/assignments/{assignment_id}/grades": {"get": {
-        "summary": "Counted score per enrolled student (scope grades:read)",
-        "parameters": [_path_id("assignment_id"), *_PAGE_PARAMS,
-                       {"name": "format", "in": "query",
-                        "schema": {"enum": ["json", "csv"]}}],
-        "responses": {
-            "200": {"description": "JSON pages, or with format=csv a Canvas gradebook import "
-                                   "file (Student, ID, SIS User ID, SIS Login ID, Section, "
-                                   "'Title (id)'; a Points Possible row first).",
+    "/assignments/{assignment_id}/grades": {
+        "get": {
+            "summary": "Counted score per enrolled student (scope grades:read)",
+            "parameters": [
+                _path_id("assignment_id"),
+                *_PAGE_PARAMS,
+                {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "JSON pages, or with format=csv a Canvas gradebook import "
+                    "file (Student, ID, SIS User ID, SIS Login ID, Section, "
+                    "'Title (id)'; a Points Possible row first).",
                     "content": {
-                        "application/json": {"schema": {"allOf": [_page("Grade"), {
-                            "type": "object", "properties": {"max_score": _NUM}}]}},
+                        "application/json": {
+                            "schema": {
+                                "allOf": [
+                                    _page("Grade"),
+                                    {"type": "object", "properties": {"max_score": _NUM}},
+                                ]
+                            }
+                        },
                         "text/csv": {"schema": _STR},
-                    }},
-            **_BAD, **_AUTH_ERRORS, **_NOT_FOUND,
-        },
-    }},
-    "/assignments/{assignment_id}/regrades": {"post": {
-        "summary": "Grade every submission again (scope regrades:write)",
-        "parameters": [_path_id("assignment_id")],
-        "requestBody": {"content": {"application/json": {"schema": {
-            "type": "object",
-            "properties": {"preview": {"type": "boolean"}, "reason": _STR},
-        }}}},
-        "responses": {"202": _json(_ref("RegradeAccepted"), "Regrade queued."),
-                      **_BAD, **_AUTH_ERRORS, **_NOT_FOUND},
-    }},
-    "/regrades/{regrade_id}": {"get": {
-        "summary": "A regrade's progress and before -> after per student (scope grades:read)",
-        "parameters": [_path_id("regrade_id")],
-        "responses": {"200": _json(_ref("Regrade"), "The regrade report."),
-                      **_AUTH_ERRORS, **_NOT_FOUND},
-    }},
-    "/courses/{course_id}/roster": {"put": {
-        "summary": "Upsert students and enroll them (scope roster:write)",
-        "description": "Matches by LMS user id, then email. Students missing from the "
-                       "roster stay enrolled.",
-        "parameters": [_path_id("course_id")],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["students"],
-            "properties": {"students": {"type": "array", "items": _ref("RosterEntry")}},
-        }}}},
-        "responses": {"200": _json(_ref("RosterResult"), "What changed."),
-                      **_BAD, **_AUTH_ERRORS, **_NOT_FOUND,
-                      "409": _error("An email or LMS id belongs to someone else.")},
-    }},
-    "/submissions/{submission_id}": {"get": {
-        "summary": "A submission with its grade and per-part results (scope results:read)",
-        "parameters": [_path_id("submission_id")],
-        "responses": {"200": _json(_ref("Submission"), "The submission."),
-                      **_AUTH_ERRORS, **_NOT_FOUND},
-    }},
+                    },
+                },
+                **_BAD,
+                **_AUTH_ERRORS,
+                **_NOT_FOUND,
+            },
+        }
+    },
+    "/assignments/{assignment_id}/regrades": {
+        "post": {
+            "summary": "Grade every submission again (scope regrades:write)",
+            "parameters": [_path_id("assignment_id")],
+            "requestBody": {
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"preview": {"type": "boolean"}, "reason": _STR},
+                        }
+                    }
+                }
+            },
+            "responses": {
+                "202": _json(_ref("RegradeAccepted"), "Regrade queued."),
+                **_BAD,
+                **_AUTH_ERRORS,
+                **_NOT_FOUND,
+            },
+        }
+    },
+    "/regrades/{regrade_id}": {
+        "get": {
+            "summary": "A regrade's progress and before -> after per student (scope grades:read)",
+            "parameters": [_path_id("regrade_id")],
+            "responses": {
+                "200": _json(_ref("Regrade"), "The regrade report."),
+                **_AUTH_ERRORS,
+                **_NOT_FOUND,
+            },
+        }
+    },
+    "/courses/{course_id}/roster": {
+        "put": {
+            "summary": "Upsert students and enroll them (scope roster:write)",
+            "description": "Matches by LMS user id, then email. Students missing from the "
+            "roster stay enrolled.",
+            "parameters": [_path_id("course_id")],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["students"],
+                            "properties": {
+                                "students": {"type": "array", "items": _ref("RosterEntry")}
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _json(_ref("RosterResult"), "What changed."),
+                **_BAD,
+                **_AUTH_ERRORS,
+                **_NOT_FOUND,
+                "409": _error("An email or LMS id belongs to someone else."),
+            },
+        }
+    },
+    "/submissions/{submission_id}": {
+        "get": {
+            "summary": "A submission with its grade and per-part results (scope results:read)",
+            "parameters": [_path_id("submission_id")],
+            "responses": {
+                "200": _json(_ref("Submission"), "The submission."),
+                **_AUTH_ERRORS,
+                **_NOT_FOUND,
+            },
+        }
+    },
 }
 
 
@@ -286,8 +463,8 @@ def openapi_document() -> dict[str, Any]:
             "title": "autograde API",
             "version": "1",
             "description": "Upload submissions, read grades and sync rosters. Authenticate "
-                           "with 'Authorization: Bearer <token>' (`autograde token create`). "
-                           "Errors are {\"error\": {\"code\": ..., \"message\": ...}}.",
+            "with 'Authorization: Bearer <token>' (`autograde token create`). "
+            'Errors are {"error": {"code": ..., "message": ...}}.',
         },
         "servers": [{"url": request.host_url.rstrip("/") + "/api/v1"}],
         "security": [{"bearer": []}],

@@ -43,8 +43,16 @@ def page(
     more = len(rows) > limit
     next_url = None
     if more:
-        args = {**request.args.to_dict(), "limit": limit, "offset": offset + limit}
-        next_url = url_for(str(request.endpoint), **(request.view_args or {}), **args,
-                           _external=True)
-    return {"items": [serialize(r) for r in rows[:limit]], "next": next_url,
-            "limit": limit, "offset": offset}
+        args: dict[str, Any] = {
+            **(request.view_args or {}),
+            **request.args.to_dict(),
+            "limit": limit,
+            "offset": offset + limit,
+        }
+        next_url = url_for(str(request.endpoint), _external=True, **args)
+    return {
+        "items": [serialize(r) for r in rows[:limit]],
+        "next": next_url,
+        "limit": limit,
+        "offset": offset,
+    }

@@ -30,8 +30,12 @@ def get_regrade(regrade_id: int) -> dict[str, Any]:
         "runs_pending": report.runs_pending,
         "done": report.done,
         "students": [
-            {"student": user_doc(line.student), "before": line.before, "after": line.after,
-             "changed": line.changed}
+            {
+                "student": user_doc(line.student),
+                "before": line.before,
+                "after": line.after,
+                "changed": line.changed,
+            }
             for line in report.lines
         ],
     }

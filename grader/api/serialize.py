@@ -16,8 +16,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 def user_doc(user: User) -> dict[str, Any]:
-    return {"id": user.id, "email": user.email, "name": user.name,
-            "lms_user_id": user.lms_user_id}
+    return {"id": user.id, "email": user.email, "name": user.name, "lms_user_id": user.lms_user_id}
 
 
 def assignment_doc(assignment: Assignment) -> dict[str, Any]:

@@ -28,4 +28,3 @@ def get_submission_view(submission_id: int) -> dict[str, Any]:
     due = due_date_for(db.session, assignment, user)
     show = assignment.feedback_before_due or due is None or utcnow() >= due
     return submission_doc(submission, show_feedback=show)
-

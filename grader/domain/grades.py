@@ -57,8 +57,14 @@ def graded_attempts(
             used to count a regrade's results.
     """
     rows = session.execute(
-        sa.select(Submission.id, Submission.student_id, Submission.created_at,
-                  Submission.score, Submission.status, Submission.days_late)
+        sa.select(
+            Submission.id,
+            Submission.student_id,
+            Submission.created_at,
+            Submission.score,
+            Submission.status,
+            Submission.days_late,
+        )
         .where(Submission.assignment_id == assignment.id)
         .order_by(Submission.id)
     ).all()
@@ -87,28 +93,38 @@ def counted_scores(
 def gradebook(session: so.Session, assignment: Assignment) -> list[StudentGrade]:
     """Every enrolled student with their counted score, ordered by name then email."""
     attempts = graded_attempts(session, assignment)
-    charged = dict(session.execute(
-        sa.select(Submission.student_id, sa.func.count())
-        .where(Submission.assignment_id == assignment.id, Submission.attempt.is_not(None))
-        .group_by(Submission.student_id)
-    ).tuples().all())
-    students = session.execute(
-        sa.select(User, Enrollment.section)
-        .join(Enrollment, Enrollment.user_id == User.id)
-        .where(Enrollment.course_id == assignment.course_id, Enrollment.role == "student")
-        .order_by(User.name, User.email)
-    ).tuples().all()
+    charged = dict(
+        session.execute(
+            sa.select(Submission.student_id, sa.func.count())
+            .where(Submission.assignment_id == assignment.id, Submission.attempt.is_not(None))
+            .group_by(Submission.student_id)
+        )
+        .tuples()
+        .all()
+    )
+    students = (
+        session.execute(
+            sa.select(User, Enrollment.section)
+            .join(Enrollment, Enrollment.user_id == User.id)
+            .where(Enrollment.course_id == assignment.course_id, Enrollment.role == "student")
+            .order_by(User.name, User.email)
+        )
+        .tuples()
+        .all()
+    )
     book = []
     for user, section in students:
         best = counted(assignment, attempts.get(user.id, []))
-        book.append(StudentGrade(
-            student=user,
-            section=section,
-            score=best[0] if best else None,
-            submission_id=best[1].submission_id if best else None,
-            attempts=charged.get(user.id, 0),
-            late=bool(best and best[1].days_late > 0),
-        ))
+        book.append(
+            StudentGrade(
+                student=user,
+                section=section,
+                score=best[0] if best else None,
+                submission_id=best[1].submission_id if best else None,
+                attempts=charged.get(user.id, 0),
+                late=bool(best and best[1].days_late > 0),
+            )
+        )
     return book
 
 
@@ -125,14 +141,16 @@ def canvas_csv(assignment: Assignment, book: list[StudentGrade]) -> str:
     writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column])
     writer.writerow(["Points Possible", "", "", "", "", _number(assignment.max_score)])
     for line in book:
-        writer.writerow([
-            line.student.name or line.student.email,
-            line.student.lms_user_id or "",
-            "",
-            line.student.email,
-            line.section,
-            "" if line.score is None else _number(line.score),
-        ])
+        writer.writerow(
+            [
+                line.student.name or line.student.email,
+                line.student.lms_user_id or "",
+                "",
+                line.student.email,
+                line.section,
+                "" if line.score is None else _number(line.score),
+            ]
+        )
     return out.getvalue()
 
 

@@ -19,7 +19,10 @@ FINAL = ("graded", "not_gradable", "grader_error")
 
 
 def claim_run(
-    session: so.Session, run_id: int, owner: str, lease_seconds: float,
+    session: so.Session,
+    run_id: int,
+    owner: str,
+    lease_seconds: float,
     now: datetime | None = None,
 ) -> str | None:
     """Take the run if it is queued, or running under an expired lease.
@@ -60,14 +63,13 @@ def claim_run(
     return token
 
 
-def renew_lease(
-    session: so.Session, run_id: int, token: str, lease_seconds: float
-) -> bool:
+def renew_lease(session: so.Session, run_id: int, token: str, lease_seconds: float) -> bool:
     """Push the lease's expiry forward; False if the lease was lost."""
     result = session.execute(
         sa.update(GradingRun)
-        .where(GradingRun.id == run_id, GradingRun.lease_token == token,
-               GradingRun.status == "running")
+        .where(
+            GradingRun.id == run_id, GradingRun.lease_token == token, GradingRun.status == "running"
+        )
         .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
         .execution_options(synchronize_session=False)
     )
@@ -75,7 +77,10 @@ def renew_lease(
 
 
 def record_result(
-    session: so.Session, run_id: int, token: str, result: dict[str, Any],
+    session: so.Session,
+    run_id: int,
+    token: str,
+    result: dict[str, Any],
     now: datetime | None = None,
 ) -> bool:
     """Store a ``GradeResult.to_dict()`` for the run held with ``token``.
@@ -92,8 +97,9 @@ def record_result(
     timings["queue"] = round(((run.started_at or now) - run.created_at).total_seconds() * 1000, 1)
     finished = session.execute(
         sa.update(GradingRun)
-        .where(GradingRun.id == run_id, GradingRun.lease_token == token,
-               GradingRun.status == "running")
+        .where(
+            GradingRun.id == run_id, GradingRun.lease_token == token, GradingRun.status == "running"
+        )
         .values(
             status=result["status"],
             score=result["score"] if result["status"] == "graded" else None,
@@ -113,20 +119,22 @@ def record_result(
         return False
     session.refresh(run)
     for position, part in enumerate(result.get("parts", [])):
-        session.add(PartResultRow(
-            run_id=run.id,
-            position=position,
-            name=part["name"],
-            score=part["score"],
-            max_score=part["max_score"],
-            status=part["status"],
-            diagnoses=list(part.get("diagnoses", [])),
-            feedback=part.get("feedback", ""),
-            counterexample=part.get("counterexample"),
-            output=part.get("output", ""),
-            cases_passed=part.get("cases_passed", 0),
-            cases_total=part.get("cases_total", 0),
-        ))
+        session.add(
+            PartResultRow(
+                run_id=run.id,
+                position=position,
+                name=part["name"],
+                score=part["score"],
+                max_score=part["max_score"],
+                status=part["status"],
+                diagnoses=list(part.get("diagnoses", [])),
+                feedback=part.get("feedback", ""),
+                counterexample=part.get("counterexample"),
+                output=part.get("output", ""),
+                cases_passed=part.get("cases_passed", 0),
+                cases_total=part.get("cases_total", 0),
+            )
+        )
     if run.kind != "preview":
         make_current(session, run, now)
     session.flush()
@@ -156,10 +164,17 @@ def release_for_retry(session: so.Session, run_id: int, token: str, error: str) 
     """Give the run back to the queue after our own error; False if the lease was lost."""
     result = session.execute(
         sa.update(GradingRun)
-        .where(GradingRun.id == run_id, GradingRun.lease_token == token,
-               GradingRun.status == "running")
-        .values(status="queued", lease_token=None, lease_expires_at=None,
-                retries=GradingRun.retries + 1, error=error[-4000:], enqueued_at=utcnow())
+        .where(
+            GradingRun.id == run_id, GradingRun.lease_token == token, GradingRun.status == "running"
+        )
+        .values(
+            status="queued",
+            lease_token=None,
+            lease_expires_at=None,
+            retries=GradingRun.retries + 1,
+            error=error[-4000:],
+            enqueued_at=utcnow(),
+        )
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) == 1
@@ -174,7 +189,7 @@ def grader_error_result(max_score: float, seed: int, assignment: str, error: str
         "max_score": max_score,
         "status": "grader_error",
         "feedback": "The grader failed on this submission; staff have been told. "
-                    "This is not your score.",
+        "This is not your score.",
         "parts": [],
         "error": error[-4000:],
     }
@@ -194,12 +209,14 @@ def sweep(
     now = now or utcnow()
     stale = now - timedelta(seconds=queued_stale_seconds)
     rows = session.execute(
-        sa.select(GradingRun.id, GradingRun.submission_id).where(
+        sa.select(GradingRun.id, GradingRun.submission_id)
+        .where(
             sa.or_(
                 sa.and_(GradingRun.status == "running", GradingRun.lease_expires_at < now),
                 sa.and_(GradingRun.status == "queued", GradingRun.enqueued_at < stale),
             )
-        ).order_by(GradingRun.id)
+        )
+        .order_by(GradingRun.id)
     ).all()
     found: list[tuple[int, int]] = []
     for run_id, submission_id in rows:
@@ -223,9 +240,10 @@ def sweep(
 def pending_run_id(session: so.Session, submission_id: int) -> int | None:
     """The submission's initial run, if it still needs grading."""
     return session.scalar(
-        sa.select(GradingRun.id).where(
-            GradingRun.submission_id == submission_id, GradingRun.kind == "initial"
-        ).order_by(GradingRun.id).limit(1)
+        sa.select(GradingRun.id)
+        .where(GradingRun.submission_id == submission_id, GradingRun.kind == "initial")
+        .order_by(GradingRun.id)
+        .limit(1)
     )
 
 

@@ -46,8 +46,14 @@ def start_regrade(
     ).all()
     kind = "preview" if preview else "regrade"
     runs = [
-        GradingRun(submission_id=sid, kind=kind, regrade_id=regrade.id, status="queued",
-                   created_at=now, enqueued_at=now)
+        GradingRun(
+            submission_id=sid,
+            kind=kind,
+            regrade_id=regrade.id,
+            status="queued",
+            created_at=now,
+            enqueued_at=now,
+        )
         for sid in submission_ids
     ]
     session.add_all(runs)
@@ -93,11 +99,15 @@ def regrade_report(session: so.Session, regrade_id: int) -> RegradeReport:
         raise NotFound(f"no regrade {regrade_id}")
     assignment = session.get_one(Assignment, regrade.assignment_id)
     runs = session.execute(
-        sa.select(GradingRun.submission_id, GradingRun.status, GradingRun.score)
-        .where(GradingRun.regrade_id == regrade.id)
+        sa.select(GradingRun.submission_id, GradingRun.status, GradingRun.score).where(
+            GradingRun.regrade_id == regrade.id
+        )
     ).all()
-    finished = {sid: (score if status == "graded" else None)
-                for sid, status, score in runs if status in _FINAL}
+    finished = {
+        sid: (score if status == "graded" else None)
+        for sid, status, score in runs
+        if status in _FINAL
+    }
     after = counted_scores(session, assignment, finished)
     before = {int(k): v for k, v in regrade.scores_before.items()}
     ids = sorted(set(before) | set(after))

@@ -43,7 +43,9 @@ class RosterEntry:
             values[key] = value.strip()
         unknown = set(data) - {"email", "name", "lms_user_id", "section"}
         if unknown:
-            raise InvalidInput(f"students[{index}] has unknown field(s): {', '.join(sorted(unknown))}")
+            raise InvalidInput(
+                f"students[{index}] has unknown field(s): {', '.join(sorted(unknown))}"
+            )
         return cls(**values)
 
 
@@ -57,7 +59,9 @@ class RosterResult:
     unchanged: list[User] = field(default_factory=list)
 
 
-def upsert_roster(session: so.Session, course: Course, entries: Iterable[RosterEntry]) -> RosterResult:
+def upsert_roster(
+    session: so.Session, course: Course, entries: Iterable[RosterEntry]
+) -> RosterResult:
     """Create or update each student and enroll them in ``course``.
 
     A student is matched by LMS user id first, then by email. Students missing from the
@@ -73,8 +77,9 @@ def upsert_roster(session: so.Session, course: Course, entries: Iterable[RosterE
     for entry in entries:
         user = _match(session, entry)
         if user is None:
-            user = User(email=entry.email, name=entry.name, role="student",
-                        lms_user_id=entry.lms_user_id)
+            user = User(
+                email=entry.email, name=entry.name, role="student", lms_user_id=entry.lms_user_id
+            )
             session.add(user)
             session.flush()
             result.created.append(user)
@@ -88,8 +93,11 @@ def upsert_roster(session: so.Session, course: Course, entries: Iterable[RosterE
             )
         )
         if enrollment is None:
-            session.add(Enrollment(course_id=course.id, user_id=user.id, role="student",
-                                   section=entry.section))
+            session.add(
+                Enrollment(
+                    course_id=course.id, user_id=user.id, role="student", section=entry.section
+                )
+            )
             result.enrolled.append(user)
         elif entry.section and enrollment.section != entry.section:
             enrollment.section = entry.section
@@ -135,7 +143,9 @@ def _update(user: User, entry: RosterEntry) -> bool:
 def enroll(session: so.Session, course: Course, user: User, role: str = "student") -> Enrollment:
     """Enroll ``user`` in ``course`` (idempotent)."""
     enrollment = session.scalar(
-        sa.select(Enrollment).where(Enrollment.course_id == course.id, Enrollment.user_id == user.id)
+        sa.select(Enrollment).where(
+            Enrollment.course_id == course.id, Enrollment.user_id == user.id
+        )
     )
     if enrollment is None:
         enrollment = Enrollment(course_id=course.id, user_id=user.id, role=role)
@@ -168,10 +178,15 @@ def is_instructor_of(session: so.Session, user: User, course_id: int) -> bool:
     """Whether ``user`` teaches the course."""
     if user.role != "instructor":
         return False
-    return session.scalar(
-        sa.select(sa.func.count()).select_from(Enrollment).where(
-            Enrollment.course_id == course_id,
-            Enrollment.user_id == user.id,
-            Enrollment.role == "instructor",
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Enrollment)
+            .where(
+                Enrollment.course_id == course_id,
+                Enrollment.user_id == user.id,
+                Enrollment.role == "instructor",
+            )
         )
-    ) == 1
+        == 1
+    )

@@ -59,13 +59,18 @@ def due_date_for(session: so.Session, assignment: Assignment, student: User) -> 
 
 def charged_attempts(session: so.Session, assignment_id: int, student_id: int) -> int:
     """Submissions that count against the attempt limit (pending ones included)."""
-    return session.scalar(
-        sa.select(sa.func.count()).select_from(Submission).where(
-            Submission.assignment_id == assignment_id,
-            Submission.student_id == student_id,
-            Submission.status.in_(CHARGED_STATUSES),
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Submission)
+            .where(
+                Submission.assignment_id == assignment_id,
+                Submission.student_id == student_id,
+                Submission.status.in_(CHARGED_STATUSES),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def create_submission(
@@ -122,8 +127,13 @@ def create_submission(
     )
     session.add(submission)
     session.flush()
-    run = GradingRun(submission_id=submission.id, kind="initial", status="queued",
-                     created_at=now, enqueued_at=now)
+    run = GradingRun(
+        submission_id=submission.id,
+        kind="initial",
+        status="queued",
+        created_at=now,
+        enqueued_at=now,
+    )
     session.add(run)
     session.flush()
     return submission

@@ -49,8 +49,9 @@ class Assignment(Base):
 
     __table_args__ = (
         sa.CheckConstraint("counts IN ('best', 'latest')", name="counts"),
-        sa.CheckConstraint("late_penalty_per_day >= 0 AND late_penalty_per_day <= 100",
-                           name="late_penalty"),
+        sa.CheckConstraint(
+            "late_penalty_per_day >= 0 AND late_penalty_per_day <= 100", name="late_penalty"
+        ),
     )
 
     @property

@@ -45,8 +45,7 @@ class InProcessRunner:
         try:
             exec(compile(code, "submission.py", "exec"), namespace)
         except SyntaxError as exc:
-            return RunReport("syntax_error", ErrorInfo("SyntaxError", str(exc.msg), (),
-                                                       exc.lineno))
+            return RunReport("syntax_error", ErrorInfo("SyntaxError", str(exc.msg), (), exc.lineno))
         except Exception as exc:
             return RunReport("import_error", ErrorInfo(type(exc).__name__, str(exc)))
         parts = {}

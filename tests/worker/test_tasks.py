@@ -34,8 +34,9 @@ SETTINGS = {
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def stack(request: pytest.FixtureRequest, redis_server: Any,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def stack(
+    request: pytest.FixtureRequest, redis_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     """A migrated database of each backend, and a prefork worker (2 processes) on it."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('tasks') / 'db.sqlite3'}"
@@ -93,8 +94,11 @@ def final(app: Flask, submission_id: int, timeout: float = 30.0) -> Submission:
 
 def runs_of(app: Flask, submission_id: int) -> list[GradingRun]:
     with app.app_context():
-        return list(db.session.scalars(
-            sa.select(GradingRun).where(GradingRun.submission_id == submission_id)))
+        return list(
+            db.session.scalars(
+                sa.select(GradingRun).where(GradingRun.submission_id == submission_id)
+            )
+        )
 
 
 class TestGradeSubmission:
@@ -119,8 +123,9 @@ class TestGradeSubmission:
             diagnoses = db.session.scalars(sa.select(PartResultRow.diagnoses)).all()
         assert any(d for d in diagnoses)
 
-    def test_syntax_error_is_not_gradable_and_free(self, live_app: Flask,
-                                                   live_world: World) -> None:
+    def test_syntax_error_is_not_gradable_and_free(
+        self, live_app: Flask, live_world: World
+    ) -> None:
         """A syntax error is not gradable and charges no attempt."""
         sid = submit(live_app, live_world, b"def softmax(:\n")
         sub = final(live_app, sid)
@@ -144,12 +149,16 @@ class TestGradeSubmission:
         (run,) = runs_of(live_app, sid)
         assert run.claims == 1
         with live_app.app_context():
-            parts = db.session.scalar(sa.select(sa.func.count()).select_from(PartResultRow)
-                                      .where(PartResultRow.run_id == run.id))
+            parts = db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(PartResultRow)
+                .where(PartResultRow.run_id == run.id)
+            )
             assert db.session.get_one(Submission, sid).attempt == 1
             assert db.session.get_one(Submission, sid2).attempt == 2
-        assert parts == len(live_app.extensions["db"].session().get_one(
-            Submission, sid).assignment.part_points)
+        assert parts == len(
+            live_app.extensions["db"].session().get_one(Submission, sid).assignment.part_points
+        )
 
 
 class TestRetries:

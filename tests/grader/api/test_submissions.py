@@ -15,8 +15,15 @@ from tests.conftest import World, bearer
 CODE = b"import numpy as np\n\ndef softmax(z):\n    return z\n"
 
 
-def upload(client: FlaskClient, world: World, data: bytes = CODE, *, name: str = "hw.py",
-           student: str | None = "ada@example.com", token: str | None = None):  # type: ignore[no-untyped-def]
+def upload(
+    client: FlaskClient,
+    world: World,
+    data: bytes = CODE,
+    *,
+    name: str = "hw.py",
+    student: str | None = "ada@example.com",
+    token: str | None = None,
+):  # type: ignore[no-untyped-def]
     form: dict[str, object] = {"file": (io.BytesIO(data), name)}
     if student is not None:
         form["student"] = student
@@ -94,11 +101,17 @@ class TestUploadRejects:
 
     def test_huge_body(self, app: Flask, client: FlaskClient, world: World) -> None:
         """A body far over the cap is cut off before it is read, in the same error shape."""
-        body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.py"\r\n\r\n'
-                + b"#" * (2 * 1024 * 1024) + b"\r\n--b--\r\n")
-        response = client.post(f"/api/v1/assignments/{world.assignment_id}/submissions",
-                               data=body, content_type="multipart/form-data; boundary=b",
-                               headers=bearer(world.instructor_token))
+        body = (
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.py"\r\n\r\n'
+            + b"#" * (2 * 1024 * 1024)
+            + b"\r\n--b--\r\n"
+        )
+        response = client.post(
+            f"/api/v1/assignments/{world.assignment_id}/submissions",
+            data=body,
+            content_type="multipart/form-data; boundary=b",
+            headers=bearer(world.instructor_token),
+        )
         assert response.status_code == 413
         assert response.json["error"]["code"] == "submission_too_large"
 
@@ -108,9 +121,11 @@ class TestUploadRejects:
 
     def test_missing_file(self, client: FlaskClient, world: World) -> None:
         """A request without the file field says which field is missing."""
-        response = client.post(f"/api/v1/assignments/{world.assignment_id}/submissions",
-                               data={"student": "ada@example.com"},
-                               headers=bearer(world.instructor_token))
+        response = client.post(
+            f"/api/v1/assignments/{world.assignment_id}/submissions",
+            data={"student": "ada@example.com"},
+            headers=bearer(world.instructor_token),
+        )
         assert response.status_code == 400
         assert "'file'" in response.json["error"]["message"]
 
@@ -128,9 +143,11 @@ class TestUploadRejects:
 
     def test_unknown_assignment(self, client: FlaskClient, world: World) -> None:
         """A missing assignment is a JSON 404."""
-        response = client.post("/api/v1/assignments/999/submissions",
-                               data={"file": (io.BytesIO(CODE), "a.py")},
-                               headers=bearer(world.instructor_token))
+        response = client.post(
+            "/api/v1/assignments/999/submissions",
+            data={"file": (io.BytesIO(CODE), "a.py")},
+            headers=bearer(world.instructor_token),
+        )
         assert response.status_code == 404
         assert response.json["error"]["code"] == "not_found"
 
@@ -166,8 +183,9 @@ class TestAuth:
         from grader.models import ApiToken
 
         with app.app_context():
-            row = db.session.scalar(sa.select(ApiToken).where(
-                ApiToken.token_hash == hash_token(world.student_token)))
+            row = db.session.scalar(
+                sa.select(ApiToken).where(ApiToken.token_hash == hash_token(world.student_token))
+            )
             assert row is not None
             revoke_token(db.session, row.id)
             db.session.commit()
@@ -176,8 +194,9 @@ class TestAuth:
 
     def test_missing_scope(self, client: FlaskClient, world: World) -> None:
         """A student's token lacks grades:read: 403 naming the scope."""
-        response = client.get(f"/api/v1/assignments/{world.assignment_id}/grades",
-                              headers=bearer(world.student_token))
+        response = client.get(
+            f"/api/v1/assignments/{world.assignment_id}/grades", headers=bearer(world.student_token)
+        )
         assert response.status_code == 403
         assert "grades:read" in response.json["error"]["message"]
 
