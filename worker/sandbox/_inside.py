@@ -117,6 +117,9 @@ def _part_child(fn: Any, cases: list[tuple[Any, ...]], chan: int, out: int,
         status = 0
     except SystemExit as exc:
         status = exc.code if type(exc.code) is int and 0 <= exc.code < 256 else 1
+    except BaseException:  # noqa: B036 - ours or the student's: shown in the part's output
+        status = 70
+        traceback.print_exc()
     finally:
         try:
             sys.stdout.flush()

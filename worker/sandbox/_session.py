@@ -136,6 +136,8 @@ class Session:
             return
         ready, _, _ = select.select(self._watched(), [], [], timeout)
         for fd in ready:
+            if fd not in self._watched():  # closed, or moved on to the next part meanwhile
+                continue
             self._read(fd)
             if self.finished:
                 return
@@ -252,7 +254,9 @@ class Session:
                                                     self.limits.result_bytes + 65536):
                 self._on_case(part, kind, payload)
         except (_wire.WireError, MalformedError, struct.error, UnicodeDecodeError):
+            # Nothing from a channel that broke the protocol is trusted, earlier cases included.
             part.malformed = True
+            part.returns.clear()
             part.buf.clear()
             self._close_chan(part)  # the writer gets EPIPE and stops
 

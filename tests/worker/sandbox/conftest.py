@@ -1,0 +1,54 @@
+"""Fixtures for the sandbox tests: one shared runner, small limits, and host checks."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from grader.engine.runner import Limits, PartCall, RunReport
+from worker.sandbox import SandboxRunner
+
+#: Small limits keep the suite fast; the defaults are exercised by the benchmark.
+FAST = Limits(part_seconds=1.5, import_seconds=1.5, memory_bytes=256 * 2**20,
+              output_bytes=4096, result_bytes=2**20)
+
+
+@pytest.fixture(scope="session")
+def runner() -> Iterator[SandboxRunner]:
+    """A sandbox runner (and its zygote) shared by the whole suite."""
+    with SandboxRunner() as r:
+        r.start()
+        yield r
+
+
+def processes_of(uid: int) -> list[int]:
+    """Live (not zombie) PIDs on the host whose real uid is ``uid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as fh:
+                fields = dict(line.split(":", 1) for line in fh if ":" in line)
+        except OSError:
+            continue
+        if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
+            found.append(int(entry))
+    return found
+
+
+def run(runner: SandboxRunner, code: str, *calls: PartCall,
+        limits: Limits = FAST) -> RunReport:
+    """Run dedented ``code`` and check that nothing of the sandbox is left running."""
+    report = runner.run(textwrap.dedent(code), calls, limits)
+    assert processes_of(runner.uid) == []
+    return report
+
+
+def call(name: str, *cases: tuple[object, ...]) -> PartCall:
+    """A PartCall; by default one case with a small array."""
+    return PartCall(name, tuple(cases) or ((np.arange(4.0),),))  # type: ignore[arg-type]
