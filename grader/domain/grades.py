@@ -98,20 +98,14 @@ def gradebook(session: so.Session, assignment: Assignment) -> list[StudentGrade]
             sa.select(Submission.student_id, sa.func.count())
             .where(Submission.assignment_id == assignment.id, Submission.attempt.is_not(None))
             .group_by(Submission.student_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
-    students = (
-        session.execute(
-            sa.select(User, Enrollment.section)
-            .join(Enrollment, Enrollment.user_id == User.id)
-            .where(Enrollment.course_id == assignment.course_id, Enrollment.role == "student")
-            .order_by(User.name, User.email)
-        )
-        .tuples()
-        .all()
-    )
+    students = session.execute(
+        sa.select(User, Enrollment.section)
+        .join(Enrollment, Enrollment.user_id == User.id)
+        .where(Enrollment.course_id == assignment.course_id, Enrollment.role == "student")
+        .order_by(User.name, User.email)
+    ).all()
     book = []
     for user, section in students:
         best = counted(assignment, attempts.get(user.id, []))
