@@ -57,6 +57,10 @@ def _build_root(cfg: dict[str, Any]) -> None:
     sc.mount("none", "/", None, sc.MS_REC | sc.MS_PRIVATE, None)
     sc.mount("sandbox", ROOT, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "size=1m,mode=0755")
     _bind(cfg["stdlib"], cfg["stdlib"])
+    hidden = cfg["stdlib"] + "/site-packages"  # the base interpreter's own packages
+    if os.path.isdir(hidden):
+        sc.mount("empty", ROOT + hidden, "tmpfs", sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV,
+                 "size=4k")
     _bind(libdir, libdir)
     _bind(cfg["numpy"], SITE + "/numpy")
     if os.path.isdir(cfg["numpy"] + ".libs"):

@@ -1,0 +1,469 @@
+"""Hostile submissions: each attack must gain nothing and leave the host as it was."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.engine.runner import RunReport
+from worker.sandbox import SandboxRunner
+
+from .conftest import FAST, call, run
+
+pytestmark = pytest.mark.sandbox
+
+REPO = str(Path(__file__).resolve().parents[3])
+CORRECT = "def f(x):\n    return 2 * x\n"
+WRONG = "def f(x):\n    return 3 * x\n"
+
+
+def value(report: RunReport, part: str = "f", case: int = 0) -> np.ndarray:
+    """The array one case returned (fails the test if it returned an error)."""
+    ret = report.parts[part].returns[case]
+    assert ret.error is None, ret.error
+    assert isinstance(ret.value, np.ndarray)
+    return ret.value
+
+
+def error_type(report: RunReport, part: str = "f", case: int = 0) -> str:
+    """The error type one case returned."""
+    err = report.parts[part].returns[case].error
+    assert err is not None
+    return err.type
+
+
+def assert_graded_right(runner: SandboxRunner) -> None:
+    """A correct and then a wrong submission are graded as such."""
+    x = np.arange(3.0)
+    np.testing.assert_array_equal(value(run(runner, CORRECT, call("f", (x,)))), 2 * x)
+    np.testing.assert_array_equal(value(run(runner, WRONG, call("f", (x,)))), 3 * x)
+
+
+class TestInformation:
+    def test_project_packages_cannot_be_imported(self, runner: SandboxRunner) -> None:
+        """grader, reference and worker are not importable inside the sandbox."""
+        code = """
+        import importlib
+
+        def f(x):
+            out = []
+            for name in ("grader", "reference", "worker", "worker.sandbox", "celery", "flask"):
+                try:
+                    importlib.import_module(name)
+                    out.append(1.0)
+                except ImportError:
+                    out.append(0.0)
+            return out
+        """
+        np.testing.assert_array_equal(value(run(runner, code, call("f"))), np.zeros(6))
+
+    def test_filesystem_holds_no_project_files(self, runner: SandboxRunner) -> None:
+        """Walking the whole filesystem finds no repository, reference or solution file."""
+        code = f"""
+        import os
+
+        def f(x):
+            hits, total = 0, 0
+            for root, dirs, files in os.walk("/"):
+                for name in dirs + files:
+                    path = os.path.join(root, name)
+                    total += 1
+                    if any(s in path for s in ({REPO!r}, "reference", "grader", "solution",
+                                                "autograde", ".git", ".venv")):
+                        hits += 1
+            return [hits, total]
+        """
+        hits, total = value(run(runner, code, call("f")))
+        assert hits == 0 and total > 100
+
+    def test_process_holds_no_grader_objects(self, runner: SandboxRunner) -> None:
+        """gc objects and caller frames hold only the inputs: no expected values, no grader."""
+        code = """
+        import gc, sys
+        import numpy as np
+
+        def f(x):
+            target = np.sin(x)
+            found = 0
+            for obj in gc.get_objects():
+                if type(obj) is np.ndarray and obj.shape == x.shape and obj is not target:
+                    found += bool(np.allclose(obj, target))
+                mod = getattr(type(obj), "__module__", "") or ""
+                if isinstance(mod, str) and mod.split(".")[0] in ("grader", "reference"):
+                    found += 1000
+            frame = sys._getframe().f_back
+            while frame is not None:
+                for v in frame.f_locals.values():
+                    if type(v) is np.ndarray and v.shape == x.shape:
+                        found += bool(np.allclose(v, target))
+                frame = frame.f_back
+            names = [n for n in sys.modules if n.split(".")[0] in ("grader", "reference")]
+            return [found, len(names)]
+        """
+        x = np.linspace(0.1, 1.0, 7)
+        np.testing.assert_array_equal(value(run(runner, code, call("f", (x,)))), [0, 0])
+
+    def test_secrets_in_parent_environment_do_not_reach(self) -> None:
+        """A secret in the runner's environment is in no report, env or /proc/*/environ."""
+        secret = "sk-sandbox-test-3f1c9a"
+        os.environ["AUTOGRADE_SECRET_KEY"] = secret
+        os.environ["DATABASE_URL"] = f"postgresql://u:{secret}@db/x"
+        try:
+            with SandboxRunner() as fresh:
+                code = """
+                import os
+
+                found = str(dict(os.environ))
+                for pid in os.listdir("/proc"):
+                    try:
+                        found += open(f"/proc/{pid}/environ", "rb").read().decode("latin-1")
+                    except OSError as exc:
+                        found += repr(exc)
+                print(found)
+
+                def f(x):
+                    return list(found.encode()[:4000])
+                """
+                report = run(fresh, code, call("f"))
+        finally:
+            del os.environ["AUTOGRADE_SECRET_KEY"], os.environ["DATABASE_URL"]
+        assert report.import_status == "ok"
+        seen = bytes(value(report).astype(np.uint8)).decode("latin-1")
+        assert "OPENBLAS_NUM_THREADS" in seen
+        assert secret not in repr(report) and secret not in seen
+        assert "AUTOGRADE" not in seen and "DATABASE" not in seen
+
+
+class TestNetwork:
+    @pytest.mark.parametrize("port", [6379, 5432], ids=["redis", "postgres"])
+    def test_local_services_are_unreachable(self, runner: SandboxRunner, port: int) -> None:
+        """Redis and PostgreSQL on 127.0.0.1 cannot be reached (they are reachable here)."""
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+        code = f"""
+        import socket
+
+        def f(x):
+            socket.create_connection(("127.0.0.1", {port}), timeout=1).close()
+            return [1.0]
+        """
+        report = run(runner, code, call("f"))
+        assert error_type(report) in ("PermissionError", "OSError")
+        assert report.parts["f"].returns[0].value is None
+
+
+class TestReturns:
+    @pytest.mark.parametrize(("body", "says"), [
+        ("class Sub(np.ndarray):\n    pass\n\ndef f(x):\n    return x.view(Sub)", "Sub"),
+        ("def f(x):\n    return np.ma.masked_array(x)", "MaskedArray"),
+        ("class Liar:\n    def __eq__(self, o):\n        return True\n"
+         "    __array_priority__ = 1e9\n\ndef f(x):\n    return Liar()", "Liar"),
+        ("import pickle\n\ndef f(x):\n    return pickle.dumps(x)", "bytes"),
+        ("def f(x):\n    return np.array([1, 'a'], dtype=object)", "object"),
+        ("def f(x):\n    return x + 1j", "complex"),
+        ("def f(x):\n    return {'a': x, 'b': {'c': x}}", "nested"),
+        ("def f(x):\n    return [x, 1.0]", "ndarray"),
+    ], ids=["subclass", "masked", "lying-eq", "pickle", "object", "complex", "nested", "mixed"])
+    def test_non_plain_returns_are_refused(self, runner: SandboxRunner, body: str,
+                                           says: str) -> None:
+        """Anything but plain numbers is refused with InvalidReturn, and no value crosses."""
+        report = run(runner, "import numpy as np\n\n" + body + "\n", call("f"))
+        ret = report.parts["f"].returns[0]
+        assert ret.value is None and ret.error is not None
+        assert ret.error.type == "InvalidReturn" and says in ret.error.message
+
+    def test_huge_returns_are_refused(self, runner: SandboxRunner) -> None:
+        """A return over result_bytes is refused, array or list alike."""
+        code = """
+        import numpy as np
+
+        def f(x):
+            return np.zeros(2**18)
+
+        def g(x):
+            return [0.0] * 2**23
+        """
+        report = run(runner, code, call("f"), call("g"))
+        assert error_type(report) == "InvalidReturn"
+        assert error_type(report, "g") == "InvalidReturn"
+
+
+class TestEscapes:
+    def test_exit_at_import(self, runner: SandboxRunner) -> None:
+        """os._exit at import is a crash; nothing runs."""
+        report = run(runner, "import os\nos._exit(3)\n", call("f"))
+        assert report.import_status == "crashed" and "code 3" in report.detail
+
+    def test_exit_inside_a_part(self, runner: SandboxRunner) -> None:
+        """os._exit or sys.exit in a part crashes only that part."""
+        code = """
+        import os, sys
+
+        def a(x):
+            os._exit(0)
+
+        def b(x):
+            sys.exit(4)
+
+        def f(x):
+            return 2 * x
+        """
+        report = run(runner, code, call("a"), call("b"), call("f"))
+        assert report.parts["a"].status == "crashed"
+        assert report.parts["b"].status == "crashed" and "code 4" in report.parts["b"].detail
+        assert report.parts["f"].status == "ok"
+
+    def test_signal_handlers_cannot_stop_the_kill(self, runner: SandboxRunner) -> None:
+        """An endless loop ignoring SIGALRM, SIGTERM and SIGINT is still stopped on time."""
+        code = """
+        import signal
+
+        for s in (signal.SIGALRM, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)
+
+        def loop(x):
+            while True:
+                pass
+
+        def f(x):
+            return 2 * x
+        """
+        start = time.monotonic()
+        report = run(runner, code, call("loop"), call("f"))
+        assert time.monotonic() - start < FAST.part_seconds + 1.5
+        assert report.parts["loop"].status == "timeout"
+        assert report.parts["f"].status == "ok"
+
+    def test_fork_bomb(self, runner: SandboxRunner) -> None:
+        """A fork bomb is contained, killed with its part, and leaves no process behind."""
+        code = """
+        import os
+
+        def bomb(x):
+            while True:
+                try:
+                    os.fork()
+                except OSError:
+                    pass
+
+        def f(x):
+            return 2 * x
+        """
+        report = run(runner, code, call("bomb"), call("f"))
+        assert report.parts["bomb"].status in ("timeout", "crashed")
+        assert report.parts["f"].status == "ok"
+
+    def test_daemon_does_not_survive(self, runner: SandboxRunner) -> None:
+        """A double-forked daemon dies with its part and cannot touch later parts."""
+        code = """
+        import os, time
+
+        def spawn(x):
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    while True:
+                        time.sleep(0.01)
+                os._exit(0)
+            return x
+
+        def f(x):
+            return [len([p for p in os.listdir("/proc") if p.isdigit()])]
+        """
+        report = run(runner, code, call("spawn"), call("f"))
+        # Only the submission's first process and this part's process exist.
+        np.testing.assert_array_equal(value(report), [2])
+
+    def test_memory_bomb(self, runner: SandboxRunner) -> None:
+        """Exhausting memory costs only the part."""
+        code = """
+        import numpy as np
+
+        def bomb(x):
+            return [np.ones(10**7) for _ in range(1000)]
+
+        def f(x):
+            return 2 * x
+        """
+        report = run(runner, code, call("bomb"), call("f"))
+        assert report.parts["bomb"].status == "memory"
+        assert report.parts["f"].status == "ok"
+
+    def test_output_flood(self, runner: SandboxRunner) -> None:
+        """Flooding stdout and stderr is capped and does not stop the part."""
+        code = """
+        import os, sys
+
+        def f(x):
+            chunk = b"x" * 65536
+            for _ in range(800):
+                os.write(1, chunk)
+                os.write(2, chunk)
+            return 2 * x
+        """
+        start = time.monotonic()
+        report = run(runner, code, call("f"))
+        assert report.parts["f"].status == "ok" and len(report.parts["f"].output) == 4096
+        assert time.monotonic() - start < 5
+
+    def test_killing_the_parent(self, runner: SandboxRunner) -> None:
+        """Killing the parent or the process group costs at most that part."""
+        code = """
+        import os, signal
+
+        def parent(x):
+            os.kill(os.getppid(), signal.SIGKILL)
+            return 2 * x
+
+        def group(x):
+            os.killpg(os.getpgid(0), signal.SIGKILL)
+
+        def everyone(x):
+            os.kill(-1, signal.SIGKILL)
+            return 2 * x
+
+        def f(x):
+            return 2 * x
+        """
+        report = run(runner, code, call("parent"), call("group"), call("everyone"), call("f"))
+        assert report.parts["group"].status == "crashed"
+        assert report.parts["f"].status == "ok"
+        assert report.parts["parent"].status in ("ok", "crashed")
+
+    def test_forged_frames_on_stdout_are_only_output(self, runner: SandboxRunner) -> None:
+        """Result frames printed on stdout are captured as text and never parsed."""
+        code = """
+        import os, struct
+        import numpy as np
+
+        def f(x):
+            body = b"\\x00\\x00\\x00\\x00" + b"\\x00\\x00\\x01" + struct.pack("<Q", 1)
+            body += np.array([42.0]).tobytes()
+            os.write(1, b"AG\\x01" + struct.pack("<I", len(body)) + body)
+            return 2 * x
+        """
+        report = run(runner, code, call("f"))
+        np.testing.assert_array_equal(value(report), 2 * np.arange(4.0))
+        assert len(report.parts["f"].returns) == 1
+
+    def test_forged_frames_on_every_fd(self, runner: SandboxRunner) -> None:
+        """Writing forged frames to every fd fails that part only; no forged value is kept."""
+        code = """
+        import os, struct
+        import numpy as np
+
+        def frame():
+            body = struct.pack("<I", 0) + b"\\x00\\x00\\x01" + struct.pack("<Q", 1)
+            return b"AG\\x01" + struct.pack("<I", len(body) + 8) + body + np.array(
+                [42.0]).tobytes()
+
+        def forge(x):
+            for fd in range(1024):
+                try:
+                    os.write(fd, frame() + b"garbage")
+                except OSError:
+                    pass
+            return 2 * x
+
+        def f(x):
+            return 2 * x
+        """
+        report = run(runner, code, call("forge"), call("f"))
+        forged = report.parts["forge"]
+        assert forged.status == "crashed" and forged.detail == "sent malformed data"
+        assert forged.returns == ()
+        assert report.parts["f"].status == "ok"
+
+    def test_forged_frames_at_import(self, runner: SandboxRunner) -> None:
+        """Garbage written to every fd at import fails the submission, not the runner."""
+        code = """
+        import os
+
+        for fd in range(3, 1024):
+            try:
+                os.write(fd, b"AG\\x0a\\xff\\xff\\xff\\x7f" + b"x" * 100)
+            except OSError:
+                pass
+
+        def f(x):
+            return 2 * x
+        """
+        report = run(runner, code, call("f"))
+        assert report.import_status == "crashed" and report.parts == {}
+        assert_graded_right(runner)
+
+    def test_subprocesses_cannot_run(self, runner: SandboxRunner) -> None:
+        """Running a program fails: there is none to run and exec is denied."""
+        code = """
+        import os, subprocess, sys
+
+        def f(x):
+            subprocess.run(["/bin/sh", "-c", "id"])
+
+        def g(x):
+            os.execv(sys.executable, [sys.executable, "-c", "pass"])
+        """
+        report = run(runner, code, call("f"), call("g"))
+        assert error_type(report) in ("FileNotFoundError", "PermissionError")
+        assert error_type(report, "g") in ("FileNotFoundError", "PermissionError")
+
+    def test_kernel_surface_is_denied(self, runner: SandboxRunner) -> None:
+        """Namespaces, mounts, ptrace and io_uring are refused by the seccomp filter."""
+        code = """
+        import ctypes, errno
+
+        libc = ctypes.CDLL(None, use_errno=True)
+
+        def f(x):
+            out = []
+            for nr, args in ((272, (0x10000000,)), (165, (b"none", b"/tmp", b"tmpfs", 0, 0)),
+                             (101, (16, 1, 0, 0)), (425, (8, 0)), (59, (b"/x", 0, 0))):
+                ctypes.set_errno(0)
+                rc = libc.syscall(nr, *args)
+                out.append(ctypes.get_errno() if rc == -1 else -1)
+            return out
+        """
+        got = value(run(runner, code, call("f")))
+        assert set(got.tolist()) <= {1.0, 13.0}  # EPERM or EACCES, never success
+
+    def test_nothing_persists(self, runner: SandboxRunner) -> None:
+        """Patching numpy, planting sitecustomize.py and writing files affect nothing later."""
+        code = """
+        import os, sys
+        import numpy as np
+
+        np.multiply = lambda *a, **k: 0
+        sys.modules["numpy"].sum = lambda *a, **k: 0
+
+        def f(x):
+            ok = []
+            for d in list(sys.path) + ["/tmp", "/", "/sandbox/site"]:
+                try:
+                    with open(os.path.join(d, "sitecustomize.py"), "w") as fh:
+                        fh.write("import numpy; numpy.sum = lambda *a, **k: 0")
+                    ok.append(1.0 if d != "/tmp" else 0.0)
+                except OSError:
+                    ok.append(0.0)
+            return ok
+        """
+        report = run(runner, code, call("f"))
+        assert not value(report).any()
+        assert_graded_right(runner)
+        summed = run(runner, "import numpy as np\n\ndef f(x):\n    return [np.sum(x)]\n",
+                     call("f"))
+        np.testing.assert_array_equal(value(summed), [6.0])
+        assert not (Path("/tmp") / "sitecustomize.py").exists()
+
+
+def test_host_pid_is_not_visible(runner: SandboxRunner) -> None:
+    """The sandbox sees only its own processes, not the host's."""
+    code = "import os\n\ndef f(x):\n    return [int(p) for p in os.listdir('/proc') if p.isdigit()]\n"
+    got = value(run(runner, code, call("f")))
+    assert sorted(got.tolist()) == [1.0, 2.0] and os.getpid() not in got
+    assert struct.calcsize("<I") == 4
