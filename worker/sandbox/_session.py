@@ -62,6 +62,16 @@ class _Part:
     malformed: bool = False
 
 
+def _read_now(fd: int) -> bytes | None:
+    """What ``fd`` has right now; b"" at its end (or on error); None if nothing yet."""
+    try:
+        return os.read(fd, _READ)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
+
+
 class MalformedError(Exception):
     """The sandbox broke the protocol."""
 
@@ -232,16 +242,16 @@ class Session:
 
     def _drain(self, part: _Part) -> None:
         """Read what is already in a part's pipes (its writers have ended)."""
-        for fd_of, handle in ((lambda: part.chan, self._on_chan),
-                              (lambda: part.out, self._on_part_output)):
-            while fd_of() >= 0:
-                try:
-                    chunk = os.read(fd_of(), _READ)
-                except BlockingIOError:
-                    break
-                except OSError:
-                    chunk = b""
-                handle(part, chunk)
+        while part.chan >= 0:
+            chunk = _read_now(part.chan)
+            if chunk is None:
+                break
+            self._on_chan(part, chunk)
+        while part.out >= 0:
+            chunk = _read_now(part.out)
+            if chunk is None:
+                break
+            self._on_part_output(part, chunk)
 
     # --- one part's channel --------------------------------------------------------------
     def _on_chan(self, part: _Part, chunk: bytes) -> None:

@@ -60,7 +60,7 @@ def _check(result: int, what: str) -> int:
     return result
 
 
-def syscall(number: int, *args: int | bytes | None | ctypes.c_void_p) -> int:
+def syscall(number: int, *args: object) -> int:
     """Call a raw syscall, raising OSError on failure."""
     return _check(_libc.syscall(ctypes.c_long(number), *args), f"syscall {number}")
 

@@ -17,6 +17,8 @@ import signal
 import socket
 import struct
 import sys
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from . import _syscalls as sc
@@ -97,10 +99,10 @@ def _probe(cfg: dict[str, Any], have: set[str]) -> set[str]:
                 sc.mount("probe", "/tmp", "tmpfs", 0, "size=4k")
                 _confine._mount_proc()
                 ok.append("namespaces")
-            for layer, attempt in (("uid", lambda: _try_uid(cfg["uid"])),
-                                   ("userns", lambda: _try_userns()),
-                                   ("landlock", lambda: _try_landlock()),
-                                   ("seccomp", lambda: _try_seccomp())):
+            attempts: list[tuple[str, Callable[[], None]]] = [
+                ("uid", partial(_try_uid, cfg["uid"])), ("userns", _try_userns),
+                ("landlock", _try_landlock), ("seccomp", _try_seccomp)]
+            for layer, attempt in attempts:
                 try:
                     attempt()
                     ok.append(layer)
@@ -186,7 +188,7 @@ def _serve(sock: socket.socket, layers: frozenset[str]) -> None:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     live: dict[int, socket.socket] = {}  # pid -> the runner's control socket for that submission
     while True:
-        ready, _, _ = select.select([sock, wake_r], [], [])
+        ready, _, _ = select.select([sock.fileno(), wake_r], [], [])
         if wake_r in ready:
             while True:
                 try:
@@ -195,7 +197,7 @@ def _serve(sock: socket.socket, layers: frozenset[str]) -> None:
                 except BlockingIOError:
                     break
             _reap(live, _wire)
-        if sock not in ready:
+        if sock.fileno() not in ready:
             continue
         try:
             head, fds, _, _ = socket.recv_fds(sock, _LEN.size, 512)

@@ -463,7 +463,12 @@ class TestEscapes:
 
 def test_host_pid_is_not_visible(runner: SandboxRunner) -> None:
     """The sandbox sees only its own processes, not the host's."""
-    code = "import os\n\ndef f(x):\n    return [int(p) for p in os.listdir('/proc') if p.isdigit()]\n"
+    code = """
+    import os
+
+    def f(x):
+        return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    """
     got = value(run(runner, code, call("f")))
     assert sorted(got.tolist()) == [1.0, 2.0] and os.getpid() not in got
     assert struct.calcsize("<I") == 4
