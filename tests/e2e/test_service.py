@@ -213,5 +213,11 @@ class TestGradingEndToEnd:
                 .where(PartResultRow.run_id == runs[0].id)
             )
             assert parts == len(doc["parts"]) > 0
-            assert db.session.get_one(Submission, sid).attempt == 1
+            student_id = db.session.get_one(Submission, sid).student_id
+            attempts = db.session.scalars(
+                sa.select(Submission.attempt)
+                .where(Submission.student_id == student_id)
+                .order_by(Submission.id)
+            ).all()
+            assert attempts == list(range(1, len(attempts) + 1))  # charged once, in order
         assert doc["score"] == doc["max_score"]
