@@ -103,6 +103,11 @@ def _set_rlimits(limits: dict[str, Any]) -> None:
         resource.setrlimit(res, (value, cpu_hard if res == resource.RLIMIT_CPU else value))
 
 
+def die_with_parent() -> None:
+    """Be killed when the parent dies (matters when there is no PID namespace to end)."""
+    sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def limit_cpu(seconds: float) -> None:
     """A part's own CPU budget (its wall clock is watched from outside)."""
     hard = resource.getrlimit(resource.RLIMIT_CPU)[1]

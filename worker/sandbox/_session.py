@@ -76,6 +76,10 @@ class MalformedError(Exception):
     """The sandbox broke the protocol."""
 
 
+class ZygoteGone(Exception):
+    """The zygote did not start a sandbox, or died while one ran (our failure, not theirs)."""
+
+
 def describe_status(status: int) -> str:
     """Human-readable wait status."""
     if os.WIFSIGNALED(status):
@@ -306,9 +310,11 @@ class Session:
         except _wire.WireError:
             frames = []
         exited = [p for k, p in frames if k == _wire.EXITED and len(p) == 4]
-        if not chunk or exited:
-            status = struct.unpack("<i", exited[0])[0] if exited else 0
-            self._on_exit(describe_status(status) if exited else "ended")
+        if exited:
+            self._on_exit(describe_status(struct.unpack("<i", exited[0])[0]))
+        elif not chunk:
+            # Only the zygote holds the other end: it died (e.g. killed by the host).
+            raise ZygoteGone("the sandbox zygote died during a run")
 
     def _on_exit(self, how: str) -> None:
         # Anything it wrote before ending is already in the pipes.

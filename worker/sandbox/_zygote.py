@@ -10,6 +10,7 @@ hands the runner a pidfd for it. It stays single-threaded, so user namespaces st
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -78,6 +79,25 @@ def _build_root(cfg: dict[str, Any]) -> None:
     os.chdir("/")
     sc.umount("/.old")
     os.rmdir("/.old")
+
+
+def _warm_numpy() -> None:
+    """Run numpy's common paths once, so that no part process pays for first-use setup."""
+    import numpy as np
+
+    a = np.linspace(0.1, 1.0, 64).reshape(8, 8)
+    b = a + 9 * np.eye(8)
+    rng = np.random.default_rng(0)
+    for result in (
+        a @ a, a.T @ a, np.dot(a, a[0]), np.exp(a), np.log(a), np.sqrt(a), np.tanh(a),
+        np.maximum(a, 0), np.where(a > 0.5, a, 0), (a > 0).astype(float),
+        a.sum(axis=1, keepdims=True), a.mean(axis=0), a.max(axis=1), a.argmax(axis=1),
+        np.einsum("ij,jk->ik", a, a), np.linalg.norm(a), np.linalg.solve(b, a[0]),
+        np.linalg.inv(b), np.outer(a[0], a[1]), np.clip(a, 0, 1), rng.standard_normal(4),
+        np.concatenate([a, a]), np.isclose(a, a).all(), np.abs(a) ** 2, np.std(a),
+        np.eye(3)[[0, 1]], np.array([[1, 2], [3, 4.5]], dtype=np.float64),
+    ):
+        del result
 
 
 def _seal_root() -> None:
@@ -254,6 +274,8 @@ def main(cfg: dict[str, Any]) -> None:
     have: set[str] = set()
     _PIDNS_FD = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     try:
+        if "namespaces" in cfg["withhold"]:
+            raise OSError("namespaces withheld")
         _build_root(cfg)
         have = {"namespaces", "filesystem"}
         sys.path[:] = [cfg["stdlib"], cfg["stdlib"] + "/lib-dynload", SITE]
@@ -265,8 +287,11 @@ def main(cfg: dict[str, Any]) -> None:
 
     from . import _inside, _wire  # noqa: F401 - loaded before the boot directory goes
 
+    _warm_numpy()
     if have:
         _seal_root()
-    layers = _probe(cfg, have)
+    layers = _probe(cfg, have) - set(cfg["withhold"])
+    gc.collect()
+    gc.freeze()  # forked children then leave these objects (and their pages) alone
     sock.sendall(_wire.frame(_wire.READY, _wire.encode_json(sorted(layers))))
     _serve(sock, frozenset(layers))

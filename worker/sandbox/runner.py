@@ -22,7 +22,7 @@ import numpy as np
 from grader.engine.runner import Limits, PartCall, RunnerError, RunReport
 
 from . import _wire
-from ._session import Session
+from ._session import Session, ZygoteGone
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,8 @@ class SandboxRunner:
         self._slot_file: int | None = None
         self._slot = slot
         self._proc: subprocess.Popen[bytes] | None = None
+        #: Layers to leave out as if the kernel refused them (tests of reduced mode only).
+        self._withheld: frozenset[str] = frozenset()
         self._sock: socket.socket | None = None
         self.level = ""
 
@@ -133,6 +135,7 @@ class SandboxRunner:
         cfg = {
             "fd": theirs.fileno(),
             "uid": self.uid,
+            "withhold": sorted(self._withheld),
             "stdlib": sysconfig.get_paths()["stdlib"],
             "numpy": os.path.dirname(os.path.abspath(np.__file__)),
             "pkg": {"worker": os.path.dirname(os.path.dirname(__file__)),
@@ -195,7 +198,7 @@ class SandboxRunner:
                 self._ensure_started()
                 try:
                     return self._run(code, list(calls), limits, blob)
-                except (BrokenPipeError, ConnectionError, _ZygoteGone) as exc:
+                except (BrokenPipeError, ConnectionError, ZygoteGone) as exc:
                     self._stop()
                     if attempt == 2:
                         raise RunnerError(f"the sandbox zygote failed: {exc}") from exc
@@ -237,18 +240,14 @@ class SandboxRunner:
         try:
             msg, fds, _, _ = socket.recv_fds(ctl, 64, 4)
         except OSError as exc:
-            raise _ZygoteGone(str(exc)) from exc
+            raise ZygoteGone(str(exc)) from exc
         finally:
             ctl.settimeout(None)
         if len(fds) != 1 or msg != _wire.frame(_wire.STARTED):
             for fd in fds:
                 os.close(fd)
-            raise _ZygoteGone("no sandbox was started")
+            raise ZygoteGone("no sandbox was started")
         return fds[0]
-
-
-class _ZygoteGone(Exception):
-    """The zygote did not answer a request."""
 
 
 def sandbox_level(*, slot: int | None = None) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 
 import numpy as np
 import pytest
 
-from grader.engine.runner import Limits, PartCall
+from grader.engine.runner import Limits, PartCall, RunnerError
 from worker.sandbox import SandboxRunner, sandbox_level
 
 from .conftest import FAST, call, run
@@ -208,6 +209,18 @@ class TestRunner:
         report = run(runner, GOOD, call("double"))
         assert report.parts["double"].status == "ok"
 
+    def test_zygote_dying_mid_run_is_retried(self, runner: SandboxRunner) -> None:
+        """If the zygote dies during a run, the run is retried on a new zygote, not failed."""
+        import threading
+
+        code = "import time\n\ndef f(x):\n    time.sleep(0.5)\n    return x\n"
+        runner.start()
+        proc = runner._proc
+        assert proc is not None
+        threading.Timer(0.2, proc.kill).start()
+        report = run(runner, code, call("f"))
+        assert report.parts["f"].status == "ok" and runner._proc is not proc
+
     def test_runs_from_several_threads(self, runner: SandboxRunner) -> None:
         """Concurrent calls are serialised and each gets its own answer."""
         from concurrent.futures import ThreadPoolExecutor
@@ -220,3 +233,45 @@ class TestRunner:
 
         with ThreadPoolExecutor(4) as pool:
             assert list(pool.map(one, [1.0, 2.0, 3.0, 4.0])) == [1.0, 2.0, 3.0, 4.0]
+
+
+class TestFailClosed:
+    def test_refuses_to_start_without_a_layer(self) -> None:
+        """A runner whose kernel refuses a layer raises, naming the layer."""
+        r = SandboxRunner()
+        r._withheld = frozenset({"landlock"})
+        with pytest.raises(RunnerError, match="no landlock"):
+            r.start()
+        r.close()
+
+    def test_reduced_mode_is_opt_in_loud_and_reported(
+            self, caplog: pytest.LogCaptureFixture) -> None:
+        """With allow_reduced the runner warns, runs, and reports the level in each report."""
+        with SandboxRunner(allow_reduced=True) as r:
+            r._withheld = frozenset({"landlock", "seccomp"})
+            with caplog.at_level(logging.WARNING):
+                assert r.start() == "reduced: no landlock, no seccomp"
+            assert "REDUCED" in caplog.text
+            report = run(r, GOOD, call("double"))
+        assert report.sandbox_level == "reduced: no landlock, no seccomp"
+        np.testing.assert_array_equal(report.parts["double"].returns[0].value,
+                                      2 * np.arange(4.0))
+
+    def test_reduced_mode_without_namespaces_still_isolates_parts(self) -> None:
+        """Without namespaces a part's crash, loop or daemon still costs only that part."""
+        code = GOOD + """
+import os, time
+
+def loop(x):
+    if os.fork() == 0:
+        while True:
+            time.sleep(0.01)
+    while True:
+        pass
+"""
+        with SandboxRunner(allow_reduced=True) as r:
+            r._withheld = frozenset({"namespaces", "filesystem"})
+            report = run(r, code, call("loop"), call("double"))
+        assert report.sandbox_level == "reduced: no namespaces, no filesystem"
+        assert report.parts["loop"].status == "timeout"
+        assert report.parts["double"].status == "ok"
