@@ -54,10 +54,10 @@ def enter(req: dict[str, Any], layers: frozenset[str], keep: list[int]) -> None:
         sc.write_file("/proc/self/gid_map", f"{group} {group} 1")
         sc.drop_capabilities()
         sc.prctl(sc.PR_SET_DUMPABLE, 0)
-    os.chdir("/tmp")
+    os.chdir(req["scratch"])
     sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
     if "landlock" in layers:
-        _filters.install_landlock(sc.landlock_abi(), "/tmp", DEVICES)
+        _filters.install_landlock(sc.landlock_abi(), req["scratch"], DEVICES)
     if "seccomp" in layers:
         _filters.install_seccomp()
     for name in [n for n in sys.modules if n == "worker" or n.startswith("worker.")]:

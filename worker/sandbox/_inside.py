@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _confine, _returns, _wire
 
-SCRATCH = "/tmp"
+#: Where the student's source is written (in the scratch directory; set per submission).
 SOURCE = "/tmp/submission.py"
 
 
@@ -172,6 +172,8 @@ def _main(req: dict[str, Any], fds: list[int], layers: frozenset[str]) -> None:
     mod_w, imp_out = fds[1], fds[2]
     part_fds = [(fds[3 + 2 * k], fds[4 + 2 * k]) for k in range(len(req["parts"]))]
     os.close(fds[0])  # the runner's control socket stays with the zygote
+    global SOURCE
+    SOURCE = os.path.join(req["scratch"], "submission.py")
     _confine.enter(req, layers, keep=fds[1:])
     os.dup2(imp_out, 1)
     os.dup2(imp_out, 2)

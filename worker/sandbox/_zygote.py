@@ -14,17 +14,33 @@ import gc
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import struct
 import sys
+import tempfile
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from . import _syscalls as sc
 
-ROOT = "/tmp"  # mount point of the new root, inside the zygote's private mount namespace
+# Mount point of the new root, inside the zygote's private mount namespace. Chosen at start so
+# that it is never an ancestor of what gets bound into it (a checkout under /tmp, say).
+ROOT = "/tmp"
+_ROOT_CANDIDATES = ("/mnt", "/media", "/srv", "/tmp")
+
+
+def _pick_root(sources: list[str]) -> str:
+    """The first candidate mount point that exists and hides none of ``sources``."""
+    for cand in _ROOT_CANDIDATES:
+        if os.path.isdir(cand) and not any(
+            os.path.realpath(s) == cand or os.path.realpath(s).startswith(cand + "/")
+            for s in sources
+        ):
+            return cand
+    raise OSError("no mount point for the sandbox root that hides none of its sources")
 SITE = "/sandbox/site"
 BOOT = "/sandbox/boot"
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom")
@@ -55,7 +71,9 @@ def _bind(src: str, dst: str, *, device: bool = False) -> None:
 
 def _build_root(cfg: dict[str, Any]) -> None:
     """Private mount + network namespaces; pivot into a tmpfs holding read-only binds."""
+    global ROOT
     libdir = _libc_dir()
+    ROOT = _pick_root([cfg["stdlib"], libdir, cfg["numpy"], cfg["pkg"]["worker.sandbox"]])
     sc.unshare(sc.CLONE_NEWNS | sc.CLONE_NEWNET)
     sc.mount("none", "/", None, sc.MS_REC | sc.MS_PRIVATE, None)
     sc.mount("sandbox", ROOT, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, "size=1m,mode=0755")
@@ -206,7 +224,8 @@ def _serve(sock: socket.socket, layers: frozenset[str]) -> None:
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    live: dict[int, socket.socket] = {}  # pid -> the runner's control socket for that submission
+    # pid -> the runner's control socket for that submission, and its scratch directory
+    live: dict[int, tuple[socket.socket, str]] = {}
     while True:
         ready, _, _ = select.select([sock.fileno(), wake_r], [], [])
         if wake_r in ready:
@@ -222,14 +241,23 @@ def _serve(sock: socket.socket, layers: frozenset[str]) -> None:
         try:
             head, fds, _, _ = socket.recv_fds(sock, _LEN.size, 512)
             if not head:
-                return
+                raise EOFError
             payload = _recv_exact(sock, _LEN.unpack(head)[0])
         except (EOFError, ConnectionError):
+            _reap(live, _wire)  # the runner has gone: tidy up and leave
+            for _, scratch in live.values():
+                if scratch != "/tmp":
+                    shutil.rmtree(scratch, ignore_errors=True)
             return
         (jlen,) = struct.unpack_from("<I", payload)
         req = json.loads(payload[4:4 + jlen])
         req["args"] = payload[4 + jlen:]
         del payload
+        req["scratch"] = "/tmp"  # a private tmpfs in the submission's mount namespace
+        if "namespaces" not in layers:  # reduced: a private directory on the host instead
+            req["scratch"] = tempfile.mkdtemp(prefix="autograde-sandbox-")
+            if "uid" in layers:
+                os.chown(req["scratch"], req["uid"], req["uid"])
         pid = _fork(layers)
         if pid == 0:
             sock.close()
@@ -246,11 +274,11 @@ def _serve(sock: socket.socket, layers: frozenset[str]) -> None:
             pass
         finally:
             os.close(pidfd)
-        live[pid] = ctl
+        live[pid] = (ctl, req["scratch"])
         _reap(live, _wire)
 
 
-def _reap(live: dict[int, socket.socket], wire: Any) -> None:
+def _reap(live: dict[int, tuple[socket.socket, str]], wire: Any) -> None:
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -258,8 +286,11 @@ def _reap(live: dict[int, socket.socket], wire: Any) -> None:
             return
         if pid == 0:
             return
-        ctl = live.pop(pid, None)
-        if ctl is not None:
+        entry = live.pop(pid, None)
+        if entry is not None:
+            ctl, scratch = entry
+            if scratch != "/tmp":
+                shutil.rmtree(scratch, ignore_errors=True)
             try:
                 ctl.send(wire.frame(wire.EXITED, struct.pack("<i", status)))
             except OSError:

@@ -181,9 +181,11 @@ class SandboxRunner:
             self._sock.close()
             self._sock = None
         if self._proc is not None:
-            if self._proc.poll() is None:
+            try:
+                self._proc.wait(timeout=2)  # it exits by itself once its socket closes
+            except subprocess.TimeoutExpired:
                 self._proc.kill()
-            self._proc.wait()
+                self._proc.wait()
             self._proc = None
 
     # --- running -------------------------------------------------------------------------

@@ -200,6 +200,16 @@ class TestEscapes:
         report = run(runner, "import os\nos._exit(3)\n", call("f"))
         assert report.import_status == "crashed" and "code 3" in report.detail
 
+    def test_segfault(self, runner: SandboxRunner) -> None:
+        """A segfault at import crashes the import; inside a part, only that part."""
+        crash = "import ctypes\nctypes.string_at(0)\n"
+        report = run(runner, crash, call("f"))
+        assert report.import_status == "crashed" and "SIGSEGV" in report.detail
+        code = "import ctypes\n\ndef g(x):\n    ctypes.string_at(0)\n\n" + CORRECT
+        report = run(runner, code, call("g"), call("f"))
+        assert report.parts["g"].status == "crashed" and "SIGSEGV" in report.parts["g"].detail
+        assert report.parts["f"].status == "ok"
+
     def test_exit_inside_a_part(self, runner: SandboxRunner) -> None:
         """os._exit or sys.exit in a part crashes only that part."""
         code = """

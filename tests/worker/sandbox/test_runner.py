@@ -163,6 +163,11 @@ class TestLimits:
         assert report.parts["grow"].status == "memory"
         assert report.parts["fine"].status == "ok"
 
+    def test_memory_at_import(self, runner: SandboxRunner) -> None:
+        """Running out of memory while importing is import status 'memory'."""
+        report = run(runner, "blob = bytearray(10**10)\n", call("f"))
+        assert report.import_status == "memory"
+
     def test_output_is_capped_and_kept_apart(self, runner: SandboxRunner) -> None:
         """Printed output is captured per part and at import, capped, and never parsed."""
         code = """
