@@ -27,7 +27,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres, pytest.
 
 SUBMISSIONS = ROOT / "tests" / "submissions" / "softmax_backprop"
 SETTINGS = {
-    "SANDBOX_ALLOW_REDUCED": 1,
     "LEASE_SECONDS": 3,
     "LEASE_RENEW_SECONDS": 1,
     "SWEEP_INTERVAL_SECONDS": 1,

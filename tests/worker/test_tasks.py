@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions" / "softmax_backprop"
 CORRECT = (SUBMISSIONS / "correct.py").read_bytes()
 SETTINGS = {
-    "RUNNER_FACTORY": "tests.worker.inprocess:InProcessRunner",
+    "RUNNER_FACTORY": "tests.worker.faulty:FlakySandboxRunner",
     "LEASE_SECONDS": 2,
     "LEASE_RENEW_SECONDS": 0.5,
     "QUEUED_STALE_SECONDS": 600,

@@ -64,7 +64,6 @@ def env(tmp_path: Path) -> dict[str, str]:
     environment = service_env(
         {
             "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
-            "RUNNER_FACTORY": "tests.worker.inprocess:InProcessRunner",
         }
     )
     environment.pop("AUTOGRADE_REDIS_URL", None)
