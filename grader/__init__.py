@@ -17,7 +17,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Returns:
         The app, with its database, Celery app and blueprints registered.
     """
-    from grader.config import DEFAULTS
+    from grader.config import DEFAULTS, instance_secret_key
     from grader.extensions import db
     from worker.celery_app import celery_init_app
 
@@ -26,6 +26,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("AUTOGRADE")
     if config is not None:
         app.config.from_mapping(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         # Room for the multipart framing around the largest accepted file.
         app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_SUBMISSION_BYTES"] + 64 * 1024

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 #: Defaults. ``create_app`` loads these, then ``AUTOGRADE_*`` environment variables, then the
 #: test config. Environment values are parsed as JSON when they parse (``3`` is an int).
 DEFAULTS: dict[str, Any] = {
-    "SECRET_KEY": "dev",
+    # None: a random key kept in the instance folder (made on first start, mode 0600).
+    "SECRET_KEY": None,
     # None means a SQLite file in the instance folder.
     "DATABASE_URL": None,
     "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -56,3 +60,25 @@ def celery_config(config: dict[str, Any]) -> dict[str, Any]:
         },
         **user,
     }
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """The key stored in the instance folder, created on first use.
+
+    A fixed default such as "dev" would let anyone forge session cookies of every deployment
+    that forgot to set one; a per-installation random key cannot be guessed.
+    """
+    path = Path(instance_path) / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
