@@ -1,0 +1,127 @@
+"""Logging in and out, and setting a password from an invitation or reset link."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.wrappers import Response
+
+from grader.domain.invitations import check_login, find_password_link, redeem_password_link
+from grader.exceptions import AutogradeError, NotFound
+from grader.extensions import db
+from grader.models import User
+
+bp = Blueprint("auth", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fingerprint(user: User) -> str:
+    # Part of the password hash: changing the password ends every other session.
+    return (user.password_hash or "")[-16:]
+
+
+def current_user() -> User | None:
+    """The logged-in user of this request, if any."""
+    if "user" not in g:
+        user = None
+        uid = session.get("uid")
+        if isinstance(uid, int):
+            user = db.session.get(User, uid)
+            if user is not None and not hmac.compare_digest(
+                    session.get("pw", ""), _fingerprint(user)):
+                user = None
+        g.user = user
+    found: User | None = g.user
+    return found
+
+
+def login_required(role: str | None = None) -> Callable[[F], F]:
+    """Send anonymous visitors to the login page; answer 404 to a user of another role."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                return redirect(url_for("auth.login", next=request.full_path))
+            if role is not None and user.role != role:
+                abort(404)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def user() -> User:
+    """The logged-in user (inside a ``login_required`` view)."""
+    found = current_user()
+    assert found is not None
+    return found
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: never an open redirect.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("student.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    """The login form."""
+    if request.method == "POST":
+        try:
+            found = check_login(db.session, request.form.get("email", ""),
+                                request.form.get("password", ""))
+        except AutogradeError as exc:
+            flash(exc.message, "error")
+            return render_template("auth/login.html", email=request.form.get("email", "")), 401
+        session.clear()
+        session["uid"], session["pw"] = found.id, _fingerprint(found)
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", email="")
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Forget the session."""
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/<token>", methods=["GET", "POST"])
+def set_password(token: str) -> str | Response | tuple[str, int]:
+    """Choose a password through an invitation or reset link."""
+    try:
+        link = find_password_link(db.session, token)
+    except NotFound as exc:
+        return render_template("auth/link_invalid.html", message=exc.message), 404
+    if request.method == "POST":
+        try:
+            found = redeem_password_link(db.session, token, request.form.get("password", ""),
+                                         request.form.get("confirm", ""))
+        except AutogradeError as exc:
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            session.clear()
+            session["uid"], session["pw"] = found.id, _fingerprint(found)
+            flash("Your password is set. Welcome!", "success")
+            return redirect(url_for("student.dashboard"))
+    return render_template("auth/set_password.html", link=link)
