@@ -18,10 +18,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         The app, with its database, Celery app and blueprints registered.
     """
     from grader.config import DEFAULTS, instance_secret_key
+    from grader.converters import IdConverter
     from grader.extensions import db
     from worker.celery_app import celery_init_app
 
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = IdConverter
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("AUTOGRADE")
     if config is not None:
@@ -38,8 +40,4 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from grader.api import bp as api_bp
 
     app.register_blueprint(api_bp)
-
-    from grader.web import init_app as init_web
-
-    init_web(app)
     return app

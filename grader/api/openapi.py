@@ -42,7 +42,8 @@ _NUM = {"type": "number"}
 _TIME = _nullable({"type": "string", "format": "date-time"})
 _PAGE_PARAMS = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "offset", "in": "query",
+     "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
 ]
 _AUTH_ERRORS = {
     "401": _error("Missing, unknown or revoked token."),
@@ -53,7 +54,9 @@ _BAD = {"400": _error("Invalid input.")}
 
 
 def _path_id(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": _ID}
+    # Ids in paths are positive 32-bit integers (grader.converters.MAX_ID).
+    schema = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
 SCHEMAS: dict[str, Any] = {

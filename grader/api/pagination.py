@@ -14,6 +14,10 @@ from grader.extensions import db
 T = TypeVar("T")
 
 
+#: Beyond any real list, and within every database's integer range.
+MAX_OFFSET = 2**31 - 1
+
+
 def page_params() -> tuple[int, int]:
     """``limit`` and ``offset`` from the query string, validated."""
     config = current_app.config
@@ -26,6 +30,8 @@ def page_params() -> tuple[int, int]:
         raise InvalidInput(f"limit must be between 1 and {config['PAGE_MAX_LIMIT']}")
     if offset < 0:
         raise InvalidInput("offset must not be negative")
+    if offset > MAX_OFFSET:
+        raise InvalidInput(f"offset must be at most {MAX_OFFSET}")
     return limit, offset
 
 
