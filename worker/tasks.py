@@ -125,13 +125,15 @@ def enqueue(pairs: Iterable[tuple[int, int]]) -> None:
 
 
 def time_limits() -> tuple[float, float]:
-    """Celery's soft and hard limits, above the sandbox's own (import + per part).
+    """Celery's soft and hard limits, above the sandbox's own (import + every part in turn).
 
-    The sandbox kills student code on its own clock; these only stop a stuck worker.
+    The sandbox kills student code on its own clock; these only stop a stuck worker. They are
+    sized for the slowest installed assignment, whose limits come from its plugin.
     """
-    from grader.engine.runner import Limits
+    from grader.engine.assignments import list_assignments
 
-    limits = Limits()
-    parts = current_app.config.get("TASK_LIMIT_PARTS", 8)
-    sandbox = limits.import_seconds + limits.part_seconds * parts
+    sandbox = max(
+        a.limits.import_seconds + a.limits.part_seconds * len(a.parts)
+        for a in list_assignments()
+    )
     return sandbox + 30, sandbox + 60
