@@ -19,6 +19,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_SUBMISSION_BYTES": 256 * 1024,
     # Let the sandbox run with reduced isolation where the kernel lacks a feature.
     "SANDBOX_ALLOW_REDUCED": False,
+    # Folder of the sandbox's uid-slot lock files; workers in several containers on one host
+    # share one (a volume) so that no two sandboxes ever get the same uid. None: temp dir.
+    "SANDBOX_SLOTS_DIR": None,
     # "module:callable" building the runner a worker process grades with.
     "RUNNER_FACTORY": "worker.sandbox:SandboxRunner",
     # A worker holds a lease on the grading run it works on and renews it every

@@ -20,7 +20,10 @@ def get_runner() -> Any:
         if _runner is None:
             module_name, _, attr = current_app.config["RUNNER_FACTORY"].partition(":")
             factory = getattr(importlib.import_module(module_name), attr)
-            _runner = factory(allow_reduced=bool(current_app.config["SANDBOX_ALLOW_REDUCED"]))
+            _runner = factory(
+                allow_reduced=bool(current_app.config["SANDBOX_ALLOW_REDUCED"]),
+                slots_dir=current_app.config["SANDBOX_SLOTS_DIR"],
+            )
         return _runner
 
 

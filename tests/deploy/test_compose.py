@@ -66,6 +66,13 @@ class TestCompose:
         assert set(worker["security_opt"]) == {"seccomp=unconfined", "apparmor=unconfined"}
         assert "cap_add" not in web and "ports" not in worker
 
+    def test_workers_share_sandbox_slots(self, compose: dict[str, Any]) -> None:
+        """Scaled workers claim sandbox uids through one shared volume of lock files."""
+        worker = compose["services"]["worker"]
+        folder = worker["environment"]["AUTOGRADE_SANDBOX_SLOTS_DIR"]
+        assert f"sandbox-slots:{folder}" in worker["volumes"]
+        assert "sandbox-slots" in compose["volumes"]
+
     def test_worker_is_scalable(self, compose: dict[str, Any]) -> None:
         """Workers have no fixed name or port, so --scale worker=N works."""
         worker = compose["services"]["worker"]

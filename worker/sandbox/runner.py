@@ -71,10 +71,15 @@ class SandboxRunner:
             ``AUTOGRADE_SANDBOX_ALLOW_REDUCED=1``; never set it by default.
         slot: which uid of the reserved range to run as; by default the first free one
             on this machine (held with a lock file for the runner's lifetime).
+        slots_dir: where the slot lock files live (default: a folder in the temp
+            directory). Workers in several containers on one host must share one (a volume),
+            so that no two sandboxes ever run under the same uid.
     """
 
-    def __init__(self, *, allow_reduced: bool = False, slot: int | None = None) -> None:
+    def __init__(self, *, allow_reduced: bool = False, slot: int | None = None,
+                 slots_dir: str | None = None) -> None:
         self.allow_reduced = allow_reduced
+        self._slots_dir = slots_dir
         self._lock = threading.Lock()
         self._slot_file: int | None = None
         self._slot = slot
@@ -114,7 +119,7 @@ class SandboxRunner:
         return UID_BASE + self._slot
 
     def _claim_slot(self) -> int:
-        folder = os.path.join(tempfile.gettempdir(), "autograde-sandbox-slots")
+        folder = self._slots_dir or os.path.join(tempfile.gettempdir(), "autograde-sandbox-slots")
         os.makedirs(folder, mode=0o700, exist_ok=True)
         for n in range(SLOTS):
             fd = os.open(os.path.join(folder, f"{n}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
