@@ -11,7 +11,12 @@ import numpy as np
 from grader.engine import grade
 from grader.engine.assignments import get_assignment
 from grader.engine.runner import (
-    CaseReturn, ErrorInfo, Limits, PartCall, PartRun, RunReport,
+    CaseReturn,
+    ErrorInfo,
+    Limits,
+    PartCall,
+    PartRun,
+    RunReport,
 )
 
 A = get_assignment("softmax-backprop")
