@@ -40,4 +40,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from grader.api import bp as api_bp
 
     app.register_blueprint(api_bp)
+
+    from grader.web import init_app as init_web
+
+    init_web(app)
+
+    from grader.lti import init_app as init_lti
+
+    init_lti(app)
     return app

@@ -85,6 +85,10 @@ from grader.cli_service import COMMANDS as _SERVICE_COMMANDS  # noqa: E402
 for _command in _SERVICE_COMMANDS:
     main.add_command(_command)
 
+from grader.lti.cli import lti_group as _lti_group  # noqa: E402
+
+main.add_command(_lti_group)
+
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from grader.domain.outbox import note_score_change
 from grader.models import GradingRun, PartResultRow, Submission, utcnow
 
 FINAL = ("graded", "not_gradable", "grader_error")
@@ -137,6 +138,11 @@ def record_result(
         )
     if run.kind != "preview":
         make_current(session, run, now)
+        session.flush()
+        # An LMS linked to the assignment gets the change through the outbox, in this
+        # same transaction.
+        submission = session.get_one(Submission, run.submission_id)
+        note_score_change(session, submission.assignment_id, submission.student_id, now)
     session.flush()
     return True
 

@@ -3,6 +3,18 @@
 from grader.models.assignments import Assignment
 from grader.models.base import Base, utcnow
 from grader.models.courses import Course, Enrollment, Extension
+from grader.models.lti import (
+    LtiContext,
+    LtiDeployment,
+    LtiKey,
+    LtiLineItem,
+    LtiLoginState,
+    LtiPlatform,
+    LtiResourceLink,
+    LtiScoreOutbox,
+    LtiUsedNonce,
+    LtiUserLink,
+)
 from grader.models.regrades import Regrade
 from grader.models.submissions import GradingRun, PartResultRow, Submission
 from grader.models.users import ApiToken, User
@@ -15,6 +27,16 @@ __all__ = [
     "Enrollment",
     "Extension",
     "GradingRun",
+    "LtiContext",
+    "LtiDeployment",
+    "LtiKey",
+    "LtiLineItem",
+    "LtiLoginState",
+    "LtiPlatform",
+    "LtiResourceLink",
+    "LtiScoreOutbox",
+    "LtiUsedNonce",
+    "LtiUserLink",
     "PartResultRow",
     "Regrade",
     "Submission",
