@@ -45,19 +45,6 @@ def set_extension(session: so.Session, assignment: Assignment, student: User,
     session.flush()
 
 
-def extra_attempts(session: so.Session, assignment_id: int, student_id: int) -> int:
-    """Attempts granted to the student on top of the assignment's limit."""
-    return session.scalar(sa.select(AttemptGrant.extra_attempts).where(
-        AttemptGrant.assignment_id == assignment_id, AttemptGrant.user_id == student_id)) or 0
-
-
-def attempt_limit_for(session: so.Session, assignment: Assignment, student: User) -> int | None:
-    """The student's attempt limit: the assignment's plus any extra attempts (None: unlimited)."""
-    if assignment.attempt_limit is None:
-        return None
-    return assignment.attempt_limit + extra_attempts(session, assignment.id, student.id)
-
-
 def grant_attempts(session: so.Session, assignment: Assignment, student: User, extra: int,
                    actor: User | None, comment: str = "") -> None:
     """Set the number of extra attempts the student has (0 removes the exception)."""

@@ -10,9 +10,9 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from grader.domain.exceptions_per_student import attempt_limit_for, override_for, overrides
+from grader.domain.exceptions_per_student import override_for, overrides
 from grader.domain.grades import StudentGrade, canvas_csv, counted, gradebook, graded_attempts
-from grader.domain.submissions import charged_attempts, due_date_for, late_factor
+from grader.domain.submissions import attempt_limit_for, charged_attempts, due_date_for, late_factor
 from grader.models import Assignment, Submission, User, utcnow
 from grader.models.web import ScoreOverride
 

@@ -73,6 +73,21 @@ def charged_attempts(session: so.Session, assignment_id: int, student_id: int) -
     )
 
 
+def extra_attempts(session: so.Session, assignment_id: int, student_id: int) -> int:
+    """Attempts granted to the student on top of the assignment's limit."""
+    from grader.models.web import AttemptGrant
+
+    return session.scalar(sa.select(AttemptGrant.extra_attempts).where(
+        AttemptGrant.assignment_id == assignment_id, AttemptGrant.user_id == student_id)) or 0
+
+
+def attempt_limit_for(session: so.Session, assignment: Assignment, student: User) -> int | None:
+    """The student's attempt limit: the assignment's plus any extra attempts (None: unlimited)."""
+    if assignment.attempt_limit is None:
+        return None
+    return assignment.attempt_limit + extra_attempts(session, assignment.id, student.id)
+
+
 def create_submission(
     session: so.Session,
     assignment: Assignment,
@@ -98,12 +113,12 @@ def create_submission(
         .where(Enrollment.course_id == assignment.course_id, Enrollment.user_id == student.id)
         .with_for_update()
     )
-    if assignment.attempt_limit is not None:
+    limit = attempt_limit_for(session, assignment, student)
+    if limit is not None:
         used = charged_attempts(session, assignment.id, student.id)
-        if used >= assignment.attempt_limit:
+        if used >= limit:
             raise AttemptLimitReached(
-                f"{student.email} has used all {assignment.attempt_limit} attempt(s) "
-                f"of assignment {assignment.id}"
+                f"{student.email} has used all {limit} attempt(s) of assignment {assignment.id}"
             )
     due = due_date_for(session, assignment, student)
     days_late = max(0.0, (now - due).total_seconds() / 86400) if due else 0.0

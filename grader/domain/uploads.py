@@ -1,15 +1,12 @@
-"""Submitting from the web pages: the per-student rate limit and extra attempts on top of
-``create_submission``."""
+"""Submitting from the web pages: the per-student rate limit on top of ``create_submission``."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from grader.domain.exceptions_per_student import attempt_limit_for
 from grader.domain.submissions import create_submission, decode_source
 from grader.exceptions import AutogradeError, InvalidSubmission
 from grader.models import Assignment, Submission, User, utcnow
@@ -20,17 +17,6 @@ class RateLimited(AutogradeError):
 
     code = "rate_limited"
     status = 429
-
-
-class _WithLimit:
-    """An assignment seen with one student's attempt limit (the assignment's plus extras)."""
-
-    def __init__(self, assignment: Assignment, attempt_limit: int | None) -> None:
-        self._assignment = assignment
-        self.attempt_limit = attempt_limit
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._assignment, name)
 
 
 def check_rate(session: so.Session, student: User, per_minute: int,
@@ -68,5 +54,4 @@ def submit(
     if not filename:
         raise InvalidSubmission("choose a .py file or paste your code")
     code = decode_source(filename, data, max_bytes)
-    rules = _WithLimit(assignment, attempt_limit_for(session, assignment, student))
-    return create_submission(session, cast(Assignment, rules), student, filename, code)
+    return create_submission(session, assignment, student, filename, code)

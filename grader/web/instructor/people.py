@@ -10,13 +10,13 @@ from grader.domain.course_admin import course_students, import_roster
 from grader.domain.exceptions_per_student import (
     audit_trail,
     clear_override,
-    extra_attempts,
     grant_attempts,
     override_score,
     set_extension,
 )
 from grader.domain.invitations import create_password_link
 from grader.domain.standing import student_standing
+from grader.domain.submissions import extra_attempts
 from grader.exceptions import InvalidInput
 from grader.extensions import db
 from grader.models import Submission, User

@@ -164,6 +164,23 @@ class TestUploadRejects:
         assert response.json["error"]["code"] == "attempt_limit_reached"
         assert count_rows(app) == (1, 1)
 
+    def test_extra_attempts_count_through_the_api(
+        self, app: Flask, client: FlaskClient, world: World
+    ) -> None:
+        """A student's extra attempts raise their limit for uploads through the API too."""
+        from grader.domain.exceptions_per_student import grant_attempts
+        from grader.models import Assignment, User
+
+        with app.app_context():
+            assignment = db.session.get_one(Assignment, world.assignment_id)
+            assignment.attempt_limit = 1
+            student = db.session.get_one(User, world.student_ids[0])
+            grant_attempts(db.session, assignment, student, 1, None, "illness")
+            db.session.commit()
+        assert upload(client, world).status_code == 202
+        assert upload(client, world).status_code == 202
+        assert upload(client, world).status_code == 409
+
 
 class TestAuth:
     def test_no_token(self, client: FlaskClient, world: World) -> None:
