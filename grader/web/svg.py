@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 _W = 600
 _BAR = 28
 _GAP = 8
-_LABEL_W = 190
+_LABEL_W = 205
 
 
 def _svg(height: int, label: str, body: list[str]) -> Markup:

@@ -73,7 +73,9 @@ def analytics(assignment_id: int) -> str:
     mistakes = [(code, short(assignment.slug, code), n, 100 * n / submitted)
                 for code, n in data.diagnoses]
     mistake_chart = svg.hbars("Share of students who made each mistake", [
-        (label, pct / 100, f"{pct:.0f} % ({n})") for _, label, n, pct in mistakes[:8]
+        # The list beside the chart says each mistake in words; the bars name it by code,
+        # which fits the label column.
+        (code, pct / 100, f"{pct:.0f} % ({n})") for code, _, n, pct in mistakes[:8]
     ])
     latency = ({"median": statistics.median(data.latencies), "max": max(data.latencies)}
                if data.latencies else None)
