@@ -189,3 +189,12 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def runner() -> Iterator[Any]:
+    """The real sandbox, shared by the tests that grade sample submissions."""
+    from worker.sandbox import SandboxRunner
+
+    with SandboxRunner() as r:
+        yield r

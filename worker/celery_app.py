@@ -22,8 +22,8 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(celery_config(app.config))
     celery_app.set_default()
     # Register the tasks on this app (they are declared with shared_task).
-    import worker.tasks  # noqa: F401
     import worker.lti_tasks  # noqa: F401
+    import worker.tasks  # noqa: F401
 
     app.extensions["celery"] = celery_app
     return celery_app

@@ -41,11 +41,12 @@ def grade_submission(self: Any, submission_id: int, run_id: int | None = None) -
     run = session.get_one(GradingRun, run_id)
     submission = session.get_one(Submission, submission_id)
     code, seed, slug = submission.code, submission.seed, submission.assignment.slug
+    points = dict(submission.assignment.part_points)
     session.commit()
 
     with _LeaseKeeper(run_id, token):
         try:
-            result = _grade(code, slug, seed)
+            result = _grade(code, slug, seed, points)
             error = result["feedback"] if result["status"] == "grader_error" else ""
         except Exception:  # a process edge: our own fault, recorded and retried
             result, error = None, traceback.format_exc()
@@ -69,11 +70,11 @@ def grade_submission(self: Any, submission_id: int, run_id: int | None = None) -
     return "grader_error"
 
 
-def _grade(code: str, slug: str, seed: int) -> dict[str, Any]:
+def _grade(code: str, slug: str, seed: int, points: dict[str, float]) -> dict[str, Any]:
     from grader.engine import grade
     from worker.runner import get_runner
 
-    return grade(code, slug, seed=seed, runner=get_runner()).to_dict()
+    return grade(code, slug, seed=seed, runner=get_runner(), points=points).to_dict()
 
 
 class _LeaseKeeper:

@@ -132,6 +132,7 @@ def _grade_doc(line: StudentGrade) -> dict[str, Any]:
         "submission_id": line.submission_id,
         "attempts": line.attempts,
         "late": line.late,
+        "overridden": line.overridden,
     }
 
 

@@ -10,7 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from grader.domain.grading import apply_points
+from grader.domain.outbox import note_assignment
 from grader.domain.roster import RosterEntry, RosterResult, upsert_roster
+from grader.domain.submissions import recompute_lateness
 from grader.exceptions import InvalidInput
 from grader.models import Assignment, Course, Enrollment, User
 
@@ -21,11 +24,15 @@ _SECTION_HEADERS = ("section", "group")
 
 
 def update_assignment(
-    assignment: Assignment, *, title: str, due_at: datetime | None, part_points: dict[str, float],
+    session: so.Session, assignment: Assignment, *, title: str, due_at: datetime | None,
+    part_points: dict[str, float],
     late_penalty_per_day: float, late_cutoff_days: float | None, attempt_limit: int | None,
     counts: str, feedback_before_due: bool,
 ) -> None:
-    """Change an assignment's rules.
+    """Change an assignment's rules, and what follows from them (flushed, not committed).
+
+    New points per part rescale every stored result; a new due date measures lateness again;
+    counted scores that change reach a linked LMS through the outbox.
 
     Raises:
         InvalidInput: a rule out of range, or points for parts the plugin lacks.
@@ -44,6 +51,7 @@ def update_assignment(
         raise InvalidInput("points must be given for exactly the assignment's parts")
     if any(p < 0 for p in part_points.values()):
         raise InvalidInput("points can't be negative")
+    old_points, old_due = dict(assignment.part_points), assignment.due_at
     assignment.title = title.strip()
     assignment.due_at = due_at
     assignment.part_points = {name: float(part_points[name]) for name in assignment.part_points}
@@ -52,6 +60,12 @@ def update_assignment(
     assignment.attempt_limit = attempt_limit
     assignment.counts = counts
     assignment.feedback_before_due = feedback_before_due
+    session.flush()
+    if assignment.part_points != old_points:
+        apply_points(session, assignment)
+    if assignment.due_at != old_due:
+        recompute_lateness(session, assignment)
+    note_assignment(session, assignment.id)
 
 
 def parse_roster_csv(text: str) -> list[RosterEntry]:

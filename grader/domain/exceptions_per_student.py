@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from grader.domain.outbox import note_score_change
 from grader.domain.submissions import due_date_for
 from grader.exceptions import InvalidInput
 from grader.models import Assignment, Extension, User, utcnow
@@ -26,6 +27,14 @@ def _audit(session: so.Session, assignment: Assignment, student: User, actor: Us
     return event
 
 
+def _recount(session: so.Session, assignment: Assignment, student: User) -> None:
+    """A new due date changes which attempts are late: recompute them, then tell the LMS."""
+    from grader.domain.submissions import recompute_lateness
+
+    recompute_lateness(session, assignment, student)
+    note_score_change(session, assignment.id, student.id)
+
+
 def set_extension(session: so.Session, assignment: Assignment, student: User,
                   due_at: datetime | None, actor: User | None, comment: str = "") -> None:
     """Give ``student`` their own due date (None removes it)."""
@@ -43,6 +52,7 @@ def set_extension(session: so.Session, assignment: Assignment, student: User,
     _audit(session, assignment, student, actor, "extension",
            f"due date {_when(before)} → {_when(after)}", comment)
     session.flush()
+    _recount(session, assignment, student)
 
 
 def grant_attempts(session: so.Session, assignment: Assignment, student: User, extra: int,
@@ -92,6 +102,7 @@ def override_score(session: so.Session, assignment: Assignment, student: User, s
     _audit(session, assignment, student, actor, "override", f"score {before} → {score:g}",
            comment)
     session.flush()
+    note_score_change(session, assignment.id, student.id)
     return row
 
 
@@ -105,6 +116,7 @@ def clear_override(session: so.Session, assignment: Assignment, student: User,
            f"score {row.score:g} → computed", comment)
     session.delete(row)
     session.flush()
+    note_score_change(session, assignment.id, student.id)
 
 
 def audit_trail(session: so.Session, assignment_id: int, student_id: int) -> list[AuditEvent]:

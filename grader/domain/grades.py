@@ -13,6 +13,7 @@ import sqlalchemy.orm as so
 
 from grader.domain.submissions import late_factor
 from grader.models import Assignment, Enrollment, Submission, User
+from grader.models.web import ScoreOverride
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class StudentGrade:
     submission_id: int | None
     attempts: int
     late: bool
+    #: The score was set by an instructor (it replaces the computed one).
+    overridden: bool = False
 
 
 def counted(assignment: Assignment, attempts: Iterable[Attempt]) -> tuple[float, Attempt] | None:
@@ -90,9 +93,18 @@ def counted_scores(
     return result
 
 
+def overridden_scores(session: so.Session, assignment_id: int) -> dict[int, float]:
+    """Scores instructors set by hand, per student id: they replace the computed ones."""
+    rows = session.execute(sa.select(ScoreOverride.user_id, ScoreOverride.score).where(
+        ScoreOverride.assignment_id == assignment_id))
+    return {user_id: score for user_id, score in rows}
+
+
 def gradebook(session: so.Session, assignment: Assignment) -> list[StudentGrade]:
-    """Every enrolled student with their counted score, ordered by name then email."""
+    """Every enrolled student with their counted score (instructors' overrides applied),
+    ordered by name then email."""
     attempts = graded_attempts(session, assignment)
+    manual = overridden_scores(session, assignment.id)
     charged = dict(
         session.execute(
             sa.select(Submission.student_id, sa.func.count())
@@ -109,11 +121,13 @@ def gradebook(session: so.Session, assignment: Assignment) -> list[StudentGrade]
     book = []
     for user, section in students:
         best = counted(assignment, attempts.get(user.id, []))
+        computed = best[0] if best else None
         book.append(
             StudentGrade(
                 student=user,
                 section=section,
-                score=best[0] if best else None,
+                score=manual.get(user.id, computed),
+                overridden=user.id in manual,
                 submission_id=best[1].submission_id if best else None,
                 attempts=charged.get(user.id, 0),
                 late=bool(best and best[1].days_late > 0),

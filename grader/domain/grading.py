@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.domain.outbox import note_score_change
-from grader.models import GradingRun, PartResultRow, Submission, utcnow
+from grader.models import Assignment, GradingRun, PartResultRow, Submission, utcnow
 
 FINAL = ("graded", "not_gradable", "grader_error")
 
@@ -145,6 +145,37 @@ def record_result(
         note_score_change(session, submission.assignment_id, submission.student_id, now)
     session.flush()
     return True
+
+
+def apply_points(session: so.Session, assignment: Assignment) -> None:
+    """Rescale every stored result of ``assignment`` to its current points per part.
+
+    Each part keeps the fraction of cases it passed, so a change of points never needs the
+    student code to run again. Flushed, not committed.
+    """
+    points = assignment.part_points
+    runs = session.scalars(
+        sa.select(GradingRun)
+        .join(Submission, Submission.id == GradingRun.submission_id)
+        .where(Submission.assignment_id == assignment.id)
+    ).all()
+    for run in runs:
+        if not run.parts:
+            continue
+        for part in run.parts:
+            new = float(points.get(part.name, part.max_score))
+            if part.cases_total:
+                part.score = round(new * part.cases_passed / part.cases_total, 6)
+            else:
+                part.score = new if part.status == "passed" else 0.0
+            part.max_score = new
+        run.max_score = float(sum(part.max_score for part in run.parts))
+        if run.status == "graded":
+            run.score = round(sum(part.score for part in run.parts), 6)
+        submission = run.submission
+        if submission.current_run_id == run.id:
+            submission.score, submission.max_score = run.score, run.max_score
+    session.flush()
 
 
 def make_current(session: so.Session, run: GradingRun, now: datetime) -> None:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 import sqlalchemy.orm as so
 
-from grader.domain.grades import Attempt, counted
+from grader.domain.grades import Attempt, counted, overridden_scores
 from grader.models import (
     Assignment,
     GradingRun,
@@ -36,8 +36,10 @@ FIRST_SWEEP_DELAY = timedelta(seconds=60)
 
 def counted_submission(
     session: so.Session, assignment: Assignment, student_id: int
-) -> tuple[float, int] | None:
-    """The student's counted score (late penalty applied) and the submission it comes from."""
+) -> tuple[float, int | None] | None:
+    """The student's counted score and the submission it comes from (None for a score an
+    instructor set with no graded submission behind it)."""
+    manual = overridden_scores(session, assignment.id).get(student_id)
     rows = session.execute(
         sa.select(Submission.id, Submission.created_at, Submission.score, Submission.days_late)
         .where(
@@ -49,6 +51,8 @@ def counted_submission(
         .order_by(Submission.id)
     ).all()
     best = counted(assignment, [Attempt(i, c, s, d) for i, c, s, d in rows if s is not None])
+    if manual is not None:
+        return manual, best[1].submission_id if best else None
     return (best[0], best[1].submission_id) if best else None
 
 
@@ -113,6 +117,8 @@ def _note(
     found = counted_submission(session, assignment, student_id)
     score, submission_id = found if found else (None, None)
     comment = describe(session, submission_id) if submission_id else ""
+    if student_id in overridden_scores(session, assignment.id):
+        comment = ("Score set by the instructor. " + comment).strip()
     maximum = assignment.max_score
     if row is None:
         if score is None:

@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from grader.domain.exceptions_per_student import override_for, overrides
+from grader.domain.exceptions_per_student import override_for
 from grader.domain.grades import StudentGrade, canvas_csv, counted, gradebook, graded_attempts
 from grader.domain.submissions import attempt_limit_for, charged_attempts, due_date_for, late_factor
 from grader.models import Assignment, Submission, User, utcnow
@@ -98,7 +98,6 @@ class GradeRow:
 def grade_rows(session: so.Session, assignment: Assignment) -> list[GradeRow]:
     """Every enrolled student with counted score (overrides applied), attempts and lateness."""
     book = gradebook(session, assignment)
-    manual = overrides(session, assignment.id)
     stats = {
         sid: (n, last, latest)
         for sid, n, last, latest in session.execute(
@@ -111,11 +110,10 @@ def grade_rows(session: so.Session, assignment: Assignment) -> list[GradeRow]:
     rows = []
     for line in book:
         n, last, latest = stats.get(line.student.id, (0, None, None))
-        override = manual.get(line.student.id)
         rows.append(GradeRow(
             grade=line,
-            score=override.score if override else line.score,
-            overridden=override is not None,
+            score=line.score,
+            overridden=line.overridden,
             submissions=n,
             last_submitted=last,
             latest_submission_id=latest,

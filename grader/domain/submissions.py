@@ -154,6 +154,26 @@ def create_submission(
     return submission
 
 
+def recompute_lateness(
+    session: so.Session, assignment: Assignment, student: User | None = None
+) -> None:
+    """Measure lateness again against the current due dates (after an extension or a new due
+    date), for one student or all; flushed, not committed."""
+    query = sa.select(Submission).where(Submission.assignment_id == assignment.id)
+    if student is not None:
+        query = query.where(Submission.student_id == student.id)
+    due_by_student: dict[int, datetime | None] = {}
+    for submission in session.scalars(query):
+        if submission.student_id not in due_by_student:
+            due_by_student[submission.student_id] = due_date_for(
+                session, assignment, submission.student)
+        due = due_by_student[submission.student_id]
+        created = submission.created_at
+        days_late = max(0.0, (created - due).total_seconds() / 86400) if due else 0.0
+        submission.days_late, submission.late = days_late, days_late > 0
+    session.flush()
+
+
 def late_factor(assignment: Assignment, days_late: float) -> float:
     """The share of the score kept: the penalty applies per started day late."""
     if days_late <= 0 or assignment.late_penalty_per_day <= 0:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import secrets
 import time
+from collections.abc import Mapping
 
 from grader.engine.assignments import get_assignment
 from grader.engine.plugin import Assignment, Case, Part
@@ -34,15 +36,33 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000.0, 3)
 
 
+def with_points(assignment: Assignment, points: Mapping[str, float]) -> Assignment:
+    """The assignment with a course's own points per part (parts not named keep theirs)."""
+    unknown = set(points) - {p.name for p in assignment.parts}
+    if unknown:
+        raise ValueError(f"points given for parts {sorted(unknown)} that {assignment.slug} lacks")
+    parts = tuple(
+        dataclasses.replace(p, points=float(points.get(p.name, p.points)))
+        for p in assignment.parts
+    )
+    return dataclasses.replace(assignment, parts=parts)
+
+
 def grade(
-    code: str, assignment: Assignment | str, *, seed: int | None = None, runner: Runner
+    code: str, assignment: Assignment | str, *, seed: int | None = None, runner: Runner,
+    points: Mapping[str, float] | None = None,
 ) -> GradeResult:
     """Grade ``code`` (a student's module source) against ``assignment``.
 
     Student faults (syntax errors, exceptions, crashes, hangs) are part of the result; an
     exception from here is always our own fault (reference, engine, runner).
+
+    Args:
+        points: Points per part set for a course, instead of the plugin's defaults.
     """
     a = assignment if isinstance(assignment, Assignment) else get_assignment(assignment)
+    if points:
+        a = with_points(a, points)
     seed = draw_seed() if seed is None else seed
     t0 = time.perf_counter()
     cases = a.make_cases(seed)

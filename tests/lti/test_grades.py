@@ -156,6 +156,29 @@ class TestDelivery:
         assert deliver_all(app, 120) == ["delivered version 2"]
         assert platform.gradebook() == {"s-1": 6.0}
 
+    def test_instructor_override_reaches_the_lms(self, app: Flask, platform: Platform) -> None:
+        """A manual score override, and clearing it, are published like any score change."""
+        from grader.domain.exceptions_per_student import clear_override, override_score
+
+        assignment_id = set_up(app, platform)
+        grade(app, submit(app, assignment_id, "sam@uni.example"), 4.0, [])
+        deliver_all(app, 120)
+        with app.app_context():
+            assignment = db.session.get_one(Assignment, assignment_id)
+            sam = db.session.scalars(sa.select(User).where(User.email == "sam@uni.example")).one()
+            override_score(db.session, assignment, sam, 7.5, None, "oral exam")
+            db.session.commit()
+        assert deliver_all(app, 120) == ["delivered version 2"]
+        assert platform.gradebook() == {"s-1": 7.5}
+        assert "instructor" in platform.accepted_scores()[-1]["comment"]
+        with app.app_context():
+            assignment = db.session.get_one(Assignment, assignment_id)
+            sam = db.session.scalars(sa.select(User).where(User.email == "sam@uni.example")).one()
+            clear_override(db.session, assignment, sam, None)
+            db.session.commit()
+        assert deliver_all(app, 120) == ["delivered version 3"]
+        assert platform.gradebook() == {"s-1": 4.0}
+
     def test_unchanged_score_sends_nothing(self, app: Flask, platform: Platform) -> None:
         """A worse attempt under best-counts leaves the counted score, so no new version."""
         assignment_id = set_up(app, platform)

@@ -72,6 +72,7 @@ def edit_assignment(assignment_id: int) -> str | Response:
         points = {name: forms.number(f"points-{name}", f"Points of {name}") or 0.0
                   for name in found.part_points}
         update_assignment(
+            db.session,
             found,
             title=forms.text("title"),
             due_at=forms.when("due_at", "The due date"),
