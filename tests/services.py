@@ -19,6 +19,18 @@ from grader.extensions import make_engine
 ROOT = Path(__file__).resolve().parent.parent
 
 
+#: One Redis database per stack of tests that runs a Celery worker. Stacks can live for the
+#: whole session, so two sharing a database would steal each other's tasks.
+REDIS_DBS = {
+    "tasks-sqlite": 1,
+    "tasks-postgresql": 2,
+    "e2e": 3,
+    "lti-sqlite": 5,
+    "lti-postgresql": 6,
+    "browser": 7,
+}
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as s:

@@ -21,7 +21,7 @@ from grader.domain.users import create_user
 from grader.extensions import db, make_engine
 from grader.migrate import upgrade
 from grader.models import utcnow
-from tests.services import ROOT, CeleryWorker, free_port
+from tests.services import REDIS_DBS, ROOT, CeleryWorker, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -49,8 +49,8 @@ def live(redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    config = {"DATABASE_URL": url, "REDIS_URL": redis_server.url(5), "SECRET_KEY": "browser",
-              "SANDBOX_ALLOW_REDUCED": 1, "WEB_SUBMISSIONS_PER_MINUTE": 20}
+    config = {"DATABASE_URL": url, "REDIS_URL": redis_server.url(REDIS_DBS["browser"]),
+              "SECRET_KEY": "browser", "WEB_SUBMISSIONS_PER_MINUTE": 20}
     worker = CeleryWorker(config, concurrency=1, log=workdir / "worker.log")
     app = create_app(config)
     with app.app_context():

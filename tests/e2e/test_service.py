@@ -21,7 +21,15 @@ from grader import create_app
 from grader.extensions import db
 from grader.models import GradingRun, PartResultRow, Submission
 from tests.conftest import seed_world, truncate_all
-from tests.services import ROOT, CeleryWorker, free_port, service_env, wait_for_port, wait_until
+from tests.services import (
+    REDIS_DBS,
+    ROOT,
+    CeleryWorker,
+    free_port,
+    service_env,
+    wait_for_port,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres, pytest.mark.sandbox]
 
@@ -40,7 +48,8 @@ def stack(
     """gunicorn and celery beat (the sweeper) on PostgreSQL and Redis; workers per test."""
     truncate_all(postgres_database)
     logs = tmp_path_factory.mktemp("e2e")
-    config = {**SETTINGS, "DATABASE_URL": postgres_database, "REDIS_URL": redis_server.url(3)}
+    redis_url = redis_server.url(REDIS_DBS["e2e"])
+    config = {**SETTINGS, "DATABASE_URL": postgres_database, "REDIS_URL": redis_url}
     port = free_port()
     web_log = open(logs / "web.log", "wb")  # noqa: SIM115
     web = subprocess.Popen(

@@ -22,7 +22,7 @@ from grader.models import Assignment, LtiLineItem, LtiScoreOutbox, Submission, U
 from tests.conftest import BACKENDS
 from tests.lti.conftest import launch
 from tests.lti.platform import Platform, ServedApp
-from tests.services import ROOT, CeleryWorker, empty_database, wait_until
+from tests.services import REDIS_DBS, ROOT, CeleryWorker, empty_database, wait_until
 from worker.tasks import enqueue
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.sandbox]
@@ -41,10 +41,10 @@ def stack(
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
-        redis_db = 5
+        redis_db = REDIS_DBS["lti-sqlite"]
     else:
         url = request.getfixturevalue("postgres_database")
-        redis_db = 6
+        redis_db = REDIS_DBS["lti-postgresql"]
     config = {**SETTINGS, "DATABASE_URL": url, "REDIS_URL": redis_server.url(redis_db)}
     worker = CeleryWorker(config, concurrency=2, log=tmp_path_factory.mktemp("w") / "w.log")
     yield config

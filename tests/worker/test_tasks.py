@@ -17,7 +17,7 @@ from grader.extensions import db, make_engine
 from grader.migrate import upgrade
 from grader.models import GradingRun, PartResultRow, Submission, utcnow
 from tests.conftest import BACKENDS, World, bearer, seed_world
-from tests.services import CeleryWorker, empty_database, wait_until
+from tests.services import REDIS_DBS, CeleryWorker, empty_database, wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -43,10 +43,10 @@ def stack(
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
-        redis_db = 1
+        redis_db = REDIS_DBS["tasks-sqlite"]
     else:
         url = request.getfixturevalue("postgres_database")
-        redis_db = 2
+        redis_db = REDIS_DBS["tasks-postgresql"]
     config = {**SETTINGS, "DATABASE_URL": url, "REDIS_URL": redis_server.url(redis_db)}
     log = tmp_path_factory.mktemp("worker") / f"{request.param}.log"
     worker = CeleryWorker(config, concurrency=2, log=log)
