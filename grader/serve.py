@@ -77,7 +77,11 @@ class PrivateRedis:
 
     @property
     def url(self) -> str:
-        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+        return self.url_of(0)
+
+    def url_of(self, db: int) -> str:
+        """The URL of one of the server's numbered databases."""
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/{db}"
 
     def stop(self) -> None:
         _stop_group(self.process, 5)

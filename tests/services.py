@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from grader.extensions import make_engine
+from grader.serve import PrivateRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,39 +50,9 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"nothing answered on port {port}")
 
 
-class RedisServer:
-    """A redis-server of our own on a free port, keeping nothing on disk."""
-
-    def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not on PATH")
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
-
-    def url(self, db: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+#: The service's own private redis-server (a free port, a password, nothing on disk); tests
+#: give each stack one of its numbered databases (``url_of``).
+RedisServer = PrivateRedis
 
 
 def service_env(config: Mapping[str, object]) -> dict[str, str]:

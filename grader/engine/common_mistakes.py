@@ -30,8 +30,11 @@ def _arrays(expected: Value, got: Value | None) -> list[tuple[np.ndarray, np.nda
     return pairs
 
 
-def sign_error(expected: Value, got: Value | None, tol: Tolerance) -> bool:
-    """Negated (for a dict: some keys negated, the others right)."""
+def _mistake_in_some(
+    expected: Value, got: Value | None, tol: Tolerance,
+    is_mistake: Callable[[np.ndarray, np.ndarray], bool],
+) -> bool:
+    """Every array (dict value) is right or shows the mistake, and at least one shows it."""
     pairs = _arrays(expected, got)
     if pairs is None:
         return False
@@ -39,41 +42,33 @@ def sign_error(expected: Value, got: Value | None, tol: Tolerance) -> bool:
     for e, g in pairs:
         if g.shape == e.shape and close(e, g, tol):
             continue
-        if np.any(e) and g.shape == e.shape and close(-e, g, tol):
-            hit = True
-            continue
-        return False
+        if not is_mistake(e, g):
+            return False
+        hit = True
     return hit
+
+
+def sign_error(expected: Value, got: Value | None, tol: Tolerance) -> bool:
+    """Negated (for a dict: some values negated, the others right)."""
+    return _mistake_in_some(
+        expected, got, tol,
+        lambda e, g: bool(np.any(e)) and g.shape == e.shape and close(-e, g, tol))
 
 
 def transposed(expected: Value, got: Value | None, tol: Tolerance) -> bool:
-    pairs = _arrays(expected, got)
-    if pairs is None:
-        return False
-    hit = False
-    for e, g in pairs:
-        if g.shape == e.shape and close(e, g, tol):
-            continue
-        if e.ndim == 2 and min(e.shape) > 1 and g.shape == e.T.shape and close(e.T, g, tol):
-            hit = True
-            continue
-        return False
-    return hit
+    """The transpose of a matrix (not merely a vector lying the other way)."""
+    return _mistake_in_some(
+        expected, got, tol,
+        lambda e, g: e.ndim == 2 and min(e.shape) > 1 and g.shape == e.T.shape
+        and close(e.T, g, tol))
 
 
 def shape_mismatch(expected: Value, got: Value | None, tol: Tolerance) -> bool:
-    pairs = _arrays(expected, got)
-    if pairs is None:
-        return False
-    hit = False
-    for e, g in pairs:
-        if g.shape == e.shape and close(e, g, tol):
-            continue
-        if g.shape != e.shape and g.size == e.size and close(e.ravel(), g.ravel(), tol):
-            hit = True
-            continue
-        return False
-    return hit
+    """The right values in the right order, in another shape: (C,) for (C, 1), say."""
+    return _mistake_in_some(
+        expected, got, tol,
+        lambda e, g: g.shape != e.shape and g.size == e.size
+        and close(e.ravel(), g.ravel(), tol))
 
 
 #: code -> (detector, message); an assignment's catalog may give its own message for a code.

@@ -49,7 +49,7 @@ def live(redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    config = {"DATABASE_URL": url, "REDIS_URL": redis_server.url(REDIS_DBS["browser"]),
+    config = {"DATABASE_URL": url, "REDIS_URL": redis_server.url_of(REDIS_DBS["browser"]),
               "SECRET_KEY": "browser", "WEB_SUBMISSIONS_PER_MINUTE": 20}
     worker = CeleryWorker(config, concurrency=1, log=workdir / "worker.log")
     app = create_app(config)

@@ -48,7 +48,7 @@ def stack(
     """gunicorn and celery beat (the sweeper) on PostgreSQL and Redis; workers per test."""
     truncate_all(postgres_database)
     logs = tmp_path_factory.mktemp("e2e")
-    redis_url = redis_server.url(REDIS_DBS["e2e"])
+    redis_url = redis_server.url_of(REDIS_DBS["e2e"])
     config = {**SETTINGS, "DATABASE_URL": postgres_database, "REDIS_URL": redis_url}
     port = free_port()
     web_log = open(logs / "web.log", "wb")  # noqa: SIM115

@@ -45,7 +45,7 @@ def stack(
     else:
         url = request.getfixturevalue("postgres_database")
         redis_db = REDIS_DBS["lti-postgresql"]
-    config = {**SETTINGS, "DATABASE_URL": url, "REDIS_URL": redis_server.url(redis_db)}
+    config = {**SETTINGS, "DATABASE_URL": url, "REDIS_URL": redis_server.url_of(redis_db)}
     worker = CeleryWorker(config, concurrency=2, log=tmp_path_factory.mktemp("w") / "w.log")
     yield config
     worker.stop()

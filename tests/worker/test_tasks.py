@@ -47,7 +47,7 @@ def stack(
     else:
         url = request.getfixturevalue("postgres_database")
         redis_db = REDIS_DBS["tasks-postgresql"]
-    config = {**SETTINGS, "DATABASE_URL": url, "REDIS_URL": redis_server.url(redis_db)}
+    config = {**SETTINGS, "DATABASE_URL": url, "REDIS_URL": redis_server.url_of(redis_db)}
     log = tmp_path_factory.mktemp("worker") / f"{request.param}.log"
     worker = CeleryWorker(config, concurrency=2, log=log)
     yield config
