@@ -54,13 +54,16 @@ def check_array(expected: np.ndarray, got: object, tol: Tolerance, label: str = 
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         return Verdict(False, f"{where}{bad} value(s) are nan or inf")
-    diff = np.abs(arr.astype(np.float64) - expected)
+    # Student values may be huge: an overflow here is an answer (inf error), not a warning.
+    with np.errstate(all="ignore"):
+        diff = np.abs(arr.astype(np.float64) - expected)
+        scale = np.abs(expected)
+        rel = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
+        rel = np.where((scale == 0) & (diff > 0), np.inf, rel)
+        within = bool(np.all(diff <= tol.atol + tol.rtol * scale))
     max_abs = float(diff.max()) if diff.size else 0.0
-    scale = np.abs(expected)
-    rel = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
-    rel = np.where((scale == 0) & (diff > 0), np.inf, rel)
     max_rel = float(rel.max()) if rel.size else 0.0
-    if bool(np.all(diff <= tol.atol + tol.rtol * scale)):
+    if within:
         return Verdict(True, "", max_abs, max_rel)
     return Verdict(
         False,

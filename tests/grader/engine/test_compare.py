@@ -54,6 +54,12 @@ class TestCheck:
         exp = np.array([1.0, bad])
         assert not check(exp, exp.copy(), TOL).passed
 
+    def test_huge_values_fail_without_warnings(self) -> None:
+        """Values near the float limit fail with an infinite error instead of a numpy warning."""
+        exp = np.array([1e-300, 1.0])
+        verdict = check(exp, np.array([1e308, -1e308]), TOL)
+        assert not verdict.passed and "relative error inf" in verdict.message
+
     def test_dict_needs_exactly_the_keys(self) -> None:
         """A dict result must have exactly the expected keys, each right."""
         exp = {"W": EXPECTED, "b": np.ones((2, 1))}
