@@ -39,11 +39,16 @@ def counterexample(part: Part, case: Case, expected: Value, tol: Tolerance) -> s
         'print("got:", got, sep="\\n")',
         'print("expected:", expected, sep="\\n")',
     ]
+    close = f"rtol={tol.rtol!r}, atol={tol.atol!r}"
     if isinstance(expected, dict):
-        lines.append(
-            "print(all(np.allclose(got[k], expected[k], "
-            f"rtol={tol.rtol!r}, atol={tol.atol!r}) for k in expected))"
-        )
+        lines += [
+            "same = set(got) == set(expected) and all(",
+            "    np.shape(got[k]) == np.shape(expected[k])",
+            f"    and np.allclose(got[k], expected[k], {close}) for k in expected)",
+        ]
     else:
-        lines.append(f"print(np.allclose(got, expected, rtol={tol.rtol!r}, atol={tol.atol!r}))")
+        lines.append(
+            f"same = np.shape(got) == np.shape(expected) and np.allclose(got, expected, {close})"
+        )
+    lines.append('print("match:", same)')
     return "\n".join(lines) + "\n"
