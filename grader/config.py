@@ -39,6 +39,15 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_MAX_LIMIT": 500,
     # Don't enqueue Celery tasks (tests of the web layer alone).
     "ENQUEUE": True,
+    # Let registered LMSs show the pages in an iframe: frame-ancestors lists their origins and
+    # the session cookie becomes SameSite=None; Secure; Partitioned. None: on exactly when
+    # SESSION_COOKIE_SECURE is (embedding needs HTTPS).
+    "LTI_EMBED": None,
+    # Origins allowed to frame the pages besides the registered LMSs' own, e.g.
+    # "https://lms.example.edu https://canvas.example.edu" (a string or a JSON list).
+    "FRAME_ANCESTORS": "",
+    # How long the list of framing origins read from the database is reused.
+    "FRAME_ANCESTORS_CACHE_SECONDS": 30.0,
 }
 
 

@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "LTI_ROSTER_SYNC_MINUTES": 60.0,
     # A rotated-out key of ours stays published this long.
     "LTI_KEY_OVERLAP_DAYS": 7.0,
+    # Lifetime of the one-time link that moves an embedded launch whose cookies the browser
+    # blocks into a new window.
+    "LTI_HANDOFF_SECONDS": 120.0,
 }
 
 

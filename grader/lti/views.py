@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
 from flask import (
@@ -32,13 +32,34 @@ from grader.exceptions import AutogradeError
 from grader.extensions import db
 from grader.lti import deep_linking, keys, services
 from grader.lti.errors import LaunchRefused, PlatformError
+from grader.lti.handoff import fingerprint, make_link_token, read_link_token, redeem_link_token
 from grader.lti.launch import begin_login, verify_launch
 from grader.lti.provision import provision
 from grader.models import Assignment, Course, LtiContext, LtiResourceLink, User, utcnow
+from grader.web.security import frame_ancestors_directive
 
 bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates")
 log = logging.getLogger(__name__)
 STATE_COOKIE = "lti_state_"
+#: Set on the first pass through /lti/login when embedding is on; the second pass sees
+#: whether the browser kept it (it does not where third-party cookies are blocked).
+CHECK_COOKIE = "lti_cookies"
+CHECK_PARAM = "lti_cookie_check"
+
+
+def _embedding() -> bool:
+    return bool(current_app.config["LTI_EMBED"])
+
+
+def _cookie_flags(path: str) -> dict[str, Any]:
+    # The launch is a cross-site POST (SameSite=None); inside an LMS iframe the cookie is
+    # also Partitioned, so browsers phasing out third-party cookies still keep it there.
+    return {"secure": True, "httponly": True, "samesite": "None", "path": path,
+            "partitioned": _embedding()}
+
+
+def _open_in_window(href: str, one_time: bool = False) -> tuple[str, int]:
+    return render_template("lti/open_window.html", href=href, one_time=one_time), 200
 
 
 def _refuse(reason: str, status: int = 403) -> tuple[str, int]:
@@ -59,8 +80,24 @@ def jwks() -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | tuple[str, int]:
-    """OIDC login initiation: remember a state and nonce, send the browser to the platform."""
+    """OIDC login initiation: remember a state and nonce, send the browser to the platform.
+
+    With embedding on, a first pass sets a test cookie and comes back here; if the browser
+    did not keep it (third-party cookies blocked in the LMS's iframe), the page offers to
+    start the same login in a new window, where our cookies are first-party.
+    """
     params = {k: str(v) for k, v in request.values.items()}
+    if _embedding():
+        checked = params.pop(CHECK_PARAM, None) is not None
+        if not checked:
+            response = redirect(
+                url_for("lti.login") + "?" + urlencode({**params, CHECK_PARAM: "1"}), 302
+            )
+            flags = _cookie_flags(url_for("lti.login"))
+            response.set_cookie(CHECK_COOKIE, "1", max_age=600, **flags)
+            return response
+        if request.cookies.get(CHECK_COOKIE) != "1":
+            return _open_in_window(url_for("lti.login") + "?" + urlencode(params))
     try:
         target, state = begin_login(db.session, params, url_for("lti.launch", _external=True))
     except LaunchRefused as exc:
@@ -72,10 +109,7 @@ def login() -> Response | tuple[str, int]:
         STATE_COOKIE + state.state[:16],
         state.state,
         max_age=600,
-        secure=True,
-        httponly=True,
-        samesite="None",
-        path=url_for("lti.launch"),
+        **_cookie_flags(url_for("lti.launch")),
     )
     return response
 
@@ -112,32 +146,75 @@ def launch() -> Response | tuple[str, int]:
     )
     _log_in(user)
     _after_launch(context, link)
-    response: Response
     if verified.message_type == "LtiDeepLinkingRequest":
         if not verified.teaching:
             return _refuse("only instructors can add autograde to a course")
         session["lti_deep_link"] = deep_linking.remember(verified, context)
-        response = redirect(url_for("lti.deep_link"), 303)
+        target = url_for("lti.deep_link")
     elif link is None or link.assignment_id is None:
         if not verified.teaching:
             return render_template("lti/not_ready.html", title=link.title if link else ""), 200
-        response = redirect(url_for("lti.choose", link_id=link.id if link else 0), 303)
+        target = url_for("lti.choose", link_id=link.id if link else 0)
     else:
-        response = redirect(_landing(link.assignment_id, verified.teaching), 303)
-    response.delete_cookie(
-        STATE_COOKIE + state[:16],
-        path=url_for("lti.launch"),
-        secure=True,
-        httponly=True,
-        samesite="None",
-    )
+        target = _landing(link.assignment_id, verified.teaching)
+    if _embedding():
+        # Through the landing check: did the session cookie survive in this context?
+        token = make_link_token(current_app.config["SECRET_KEY"], user, target)
+        target = url_for("lti.landing", token=token)
+    response = redirect(target, 303)
+    flags = _cookie_flags(url_for("lti.launch"))
+    response.delete_cookie(STATE_COOKIE + state[:16], **flags)
+    return response
+
+
+@bp.get("/landing/<token>")
+def landing(token: str) -> Response | tuple[str, int]:
+    """Where an embedded launch arrives: on to the page if the browser sent back the session
+    the launch set; else (cookies blocked in the iframe) a button that opens the page in a
+    new window through the same one-time link."""
+    try:
+        handoff, user = read_link_token(db.session, current_app.config["SECRET_KEY"], token,
+                                        float(current_app.config["LTI_HANDOFF_SECONDS"]))
+        if session.get("uid") != user.id or session.get("pw") != fingerprint(user):
+            return _no_store(_open_in_window(url_for("lti.enter", token=token), True))
+        # The session works here: use the link up so it cannot be replayed.
+        redeem_link_token(db.session, current_app.config["SECRET_KEY"], token,
+                          float(current_app.config["LTI_HANDOFF_SECONDS"]))
+    except LaunchRefused as exc:
+        return _refuse(exc.message, 400)
+    db.session.commit()
+    return redirect(handoff.target, 303)
+
+
+@bp.get("/enter/<token>")
+def enter(token: str) -> Response | tuple[str, int]:
+    """The one-time link, opened in a new window: exchanged for a session on first use."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site != "same-origin":
+        # Only our own landing page links here: another site must not be able to log a
+        # visitor in as the link's user (login CSRF).
+        return _refuse("open this sign-in link from the autograde page in your LMS")
+    try:
+        handoff, user = redeem_link_token(db.session, current_app.config["SECRET_KEY"], token,
+                                          float(current_app.config["LTI_HANDOFF_SECONDS"]))
+    except LaunchRefused as exc:
+        return _refuse(exc.message, 400)
+    db.session.commit()
+    _log_in(user)
+    log.info("LTI sign-in link used by user %s", user.id)
+    return redirect(handoff.target, 303)
+
+
+def _no_store(page: tuple[str, int]) -> Response:
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def _log_in(user: User) -> None:
     # The pages' session: the user id and a fingerprint of the password hash (see web.auth).
     session.clear()
-    session["uid"], session["pw"] = user.id, (user.password_hash or "")[-16:]
+    session["uid"], session["pw"] = user.id, fingerprint(user)
 
 
 def _current_user() -> User | None:
@@ -257,7 +334,8 @@ def deep_link() -> str | Response:
             origin = "{0.scheme}://{0.netloc}".format(urlsplit(remembered["return_url"]))
             # The answer is a form posted to the platform: allow that one origin.
             page.headers["Content-Security-Policy"] = (
-                f"default-src 'self'; form-action 'self' {origin}; frame-ancestors 'none'"
+                f"default-src 'self'; form-action 'self' {origin}; "
+                f"frame-ancestors {frame_ancestors_directive()}"
             )
             return page
         flash("Choose one of the assignments.", "error")

@@ -192,8 +192,15 @@ class Platform:
                 f'<form method="post" action="{redirect_uri}">'
                 f'<input type="hidden" name="id_token" value="{html.escape(token)}">'
                 f'<input type="hidden" name="state" value="{html.escape(args["state"])}">'
-                "</form>"
+                "</form><script>document.forms[0].submit()</script>"
             )
+
+        @app.get("/course")
+        def course() -> Any:
+            # A course page showing the tool in an iframe, the way an LMS does by default.
+            src = html.escape(request.args["src"])
+            return (f'<h1>Numerical Methods</h1><iframe id="tool" src="{src}" width="1200" '
+                    'height="800"></iframe>')
 
         @app.post("/token")
         def token() -> Any:
