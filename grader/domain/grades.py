@@ -136,6 +136,19 @@ def gradebook(session: so.Session, assignment: Assignment) -> list[StudentGrade]
     return book
 
 
+#: What makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(value: str) -> str:
+    """A text cell of an exported CSV, neutralised so a spreadsheet shows it, never runs it.
+
+    Names, emails and sections come from students, rosters and LMS claims; one starting like a
+    formula gets a leading single quote. Scores are written as numbers and never pass here.
+    """
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
 def canvas_csv(assignment: Assignment, book: list[StudentGrade]) -> str:
     """The grade book in the layout Canvas's gradebook import accepts.
 
@@ -146,16 +159,16 @@ def canvas_csv(assignment: Assignment, book: list[StudentGrade]) -> str:
     column = f"{assignment.title} ({assignment.lms_assignment_id or assignment.id})"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column])
+    writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", text_cell(column)])
     writer.writerow(["Points Possible", "", "", "", "", _number(assignment.max_score)])
     for line in book:
         writer.writerow(
             [
-                line.student.name or line.student.email,
-                line.student.lms_user_id or "",
+                text_cell(line.student.name or line.student.email),
+                text_cell(line.student.lms_user_id or ""),
                 "",
-                line.student.email,
-                line.section,
+                text_cell(line.student.email),
+                text_cell(line.section),
                 "" if line.score is None else _number(line.score),
             ]
         )

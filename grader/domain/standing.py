@@ -11,7 +11,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.domain.exceptions_per_student import override_for
-from grader.domain.grades import StudentGrade, canvas_csv, counted, gradebook, graded_attempts
+from grader.domain.grades import (
+    StudentGrade,
+    canvas_csv,
+    counted,
+    gradebook,
+    graded_attempts,
+    text_cell,
+)
 from grader.domain.submissions import attempt_limit_for, charged_attempts, due_date_for, late_factor
 from grader.models import Assignment, Submission, User, utcnow
 from grader.models.web import ScoreOverride
@@ -136,12 +143,13 @@ def moodle_export(assignment: Assignment, rows: list[GradeRow]) -> str:
     assignment column to the grade item."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["Email address", "Full name", "ID number", assignment.title, "Feedback"])
+    writer.writerow(["Email address", "Full name", "ID number", text_cell(assignment.title),
+                     "Feedback"])
     for row in rows:
         writer.writerow([
-            row.student.email,
-            row.student.name,
-            row.student.lms_user_id or "",
+            text_cell(row.student.email),
+            text_cell(row.student.name),
+            text_cell(row.student.lms_user_id or ""),
             "" if row.score is None else f"{row.score:.2f}".rstrip("0").rstrip("."),
             "Score set by instructor" if row.overridden else "",
         ])
