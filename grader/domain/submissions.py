@@ -47,6 +47,14 @@ def decode_source(filename: str, data: bytes, max_bytes: int) -> str:
     return code
 
 
+def clean_filename(filename: str) -> str:
+    """The file's own name as the student's browser or script gave it: no folders, no control
+    characters (it ends up in a download's Content-Disposition header and on pages)."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip()
+    return name[-255:] or "submission.py"
+
+
 def due_date_for(session: so.Session, assignment: Assignment, student: User) -> datetime | None:
     """The student's due date: their extension if they have one, else the assignment's."""
     extension = session.scalar(
@@ -131,7 +139,7 @@ def create_submission(
         assignment_id=assignment.id,
         student_id=student.id,
         submitted_by_id=(submitted_by or student).id,
-        filename=filename[-255:],
+        filename=clean_filename(filename),
         code=code,
         sha256=hashlib.sha256(code.encode()).hexdigest(),
         created_at=now,

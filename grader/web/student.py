@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
@@ -173,6 +174,10 @@ def status(submission_id: int) -> dict[str, Any]:
 def download(submission_id: int) -> Response:
     """The submitted file, as uploaded."""
     found, _ = submission_for(user(), submission_id)
-    name = found.filename.replace('"', "")
+    # The name is the student's: an ASCII fallback without quotes or control characters, and
+    # the exact name percent-encoded (RFC 6266), so it can never break out of the header.
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_"
+                       for c in found.filename)
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(found.filename)}"
     return Response(found.code, mimetype="text/x-python",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": disposition})
