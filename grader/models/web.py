@@ -94,3 +94,15 @@ class AuditEvent(Base):
     __table_args__ = (
         sa.Index("ix_audit_events_assignment_student", "assignment_id", "student_id"),
     )
+
+
+class LoginFailure(Base):
+    """A failed password login, kept for a short while to slow down password guessing."""
+
+    __tablename__ = "login_failures"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: The email as typed (lowercased), known or not: unknown ones are limited alike.
+    email: so.Mapped[str] = so.mapped_column(sa.String(320), index=True)
+    ip: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)

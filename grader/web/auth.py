@@ -10,6 +10,7 @@ from typing import Any, TypeVar, cast
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -21,7 +22,14 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from grader.domain.invitations import check_login, find_password_link, redeem_password_link
-from grader.exceptions import AutogradeError, NotFound
+from grader.domain.login_limits import (
+    PER_ACCOUNT,
+    PER_IP,
+    check_login_allowed,
+    clear_failures,
+    record_failure,
+)
+from grader.exceptions import AutogradeError, NotFound, Unauthorized
 from grader.extensions import db
 from grader.models import User
 
@@ -75,8 +83,10 @@ def user() -> User:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: never an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Only local paths: never an open redirect. Browsers drop tabs and newlines inside a URL
+    # ("/\t/evil.example" is "//evil.example") and read "\\" as "/": refuse them all.
+    if (target and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and target.isprintable()):
         return target
     return url_for("student.dashboard")
 
@@ -85,12 +95,22 @@ def _safe_next(target: str | None) -> str:
 def login() -> str | Response | tuple[str, int]:
     """The login form."""
     if request.method == "POST":
+        email, ip = request.form.get("email", ""), request.remote_addr or ""
         try:
-            found = check_login(db.session, request.form.get("email", ""),
-                                request.form.get("password", ""))
+            config = current_app.config
+            check_login_allowed(
+                db.session, email, ip,
+                per_account=int(config.get("LOGIN_FAILURES_PER_ACCOUNT", PER_ACCOUNT)),
+                per_ip=int(config.get("LOGIN_FAILURES_PER_IP", PER_IP)))
+            found = check_login(db.session, email, request.form.get("password", ""))
         except AutogradeError as exc:
+            if isinstance(exc, Unauthorized):
+                record_failure(db.session, email, ip)
+                db.session.commit()
             flash(exc.message, "error")
-            return render_template("auth/login.html", email=request.form.get("email", "")), 401
+            return render_template("auth/login.html", email=email), exc.status
+        clear_failures(db.session, email)
+        db.session.commit()
         session.clear()
         session["uid"], session["pw"] = found.id, _fingerprint(found)
         return redirect(_safe_next(request.args.get("next")))
