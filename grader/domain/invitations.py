@@ -14,8 +14,8 @@ import sqlalchemy.orm as so
 from werkzeug.security import check_password_hash
 
 from grader.domain.users import normalize_email, set_password
-from grader.exceptions import InvalidInput, NotFound, Unauthorized
-from grader.models import User, utcnow
+from grader.exceptions import Conflict, InvalidInput, NotFound, Unauthorized
+from grader.models import Enrollment, User, utcnow
 from grader.models.web import LINK_PURPOSES, PasswordLink
 
 LIFETIMES = {"invite": timedelta(days=14), "reset": timedelta(days=2)}
@@ -39,6 +39,8 @@ def create_password_link(
     """
     if purpose not in LINK_PURPOSES:
         raise InvalidInput(f"purpose must be one of {', '.join(LINK_PURPOSES)}")
+    if created_by is not None:
+        _check_may_link(session, created_by, user)
     now = now or utcnow()
     session.execute(
         sa.update(PasswordLink)
@@ -54,6 +56,22 @@ def create_password_link(
     ))
     session.flush()
     return token
+
+
+def _check_may_link(session: so.Session, creator: User, user: User) -> None:
+    # A link sets the account's password, so it is an account takeover for whoever makes it:
+    # an instructor may make one only for a student none of whose courses they don't teach
+    # (otherwise adding anyone's email to one's own roster would hand over their account).
+    if user.role != "student":
+        raise Conflict(f"{user.email} is an instructor account; only an administrator can "
+                       "reset its password")
+    courses = set(session.scalars(sa.select(Enrollment.course_id).where(
+        Enrollment.user_id == user.id)))
+    taught = set(session.scalars(sa.select(Enrollment.course_id).where(
+        Enrollment.user_id == creator.id, Enrollment.role == "instructor")))
+    if creator.role != "instructor" or not courses <= taught:
+        raise Conflict(f"{user.email} is also enrolled in a course you don't teach; ask an "
+                       "instructor of every course of theirs, or an administrator")
 
 
 def find_password_link(

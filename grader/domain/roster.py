@@ -65,7 +65,8 @@ def upsert_roster(
     """Create or update each student and enroll them in ``course``.
 
     A student is matched by LMS user id first, then by email. Students missing from the
-    roster stay enrolled (dropping is an explicit act, not a side effect of a sync).
+    roster stay enrolled (dropping is an explicit act, not a side effect of a sync). The name,
+    email and LMS id of a student who is also enrolled in another course are left as they are.
 
     Raises:
         InvalidInput: the same student twice in one roster.
@@ -83,6 +84,10 @@ def upsert_roster(
             session.add(user)
             session.flush()
             result.created.append(user)
+        elif _enrolled_elsewhere(session, user, course.id):
+            # The account also belongs to other courses: this course's roster may enroll it,
+            # not rename it or change the email and LMS id it is known by there.
+            result.unchanged.append(user)
         elif _update(user, entry):
             result.updated.append(user)
         else:
@@ -127,6 +132,11 @@ def _match(session: so.Session, entry: RosterEntry) -> User | None:
     if user is not None and user.role != "student":
         raise Conflict(f"{entry.email} is an instructor account, not a student")
     return user
+
+
+def _enrolled_elsewhere(session: so.Session, user: User, course_id: int) -> bool:
+    return session.scalar(sa.select(Enrollment.id).where(
+        Enrollment.user_id == user.id, Enrollment.course_id != course_id).limit(1)) is not None
 
 
 def _update(user: User, entry: RosterEntry) -> bool:
