@@ -104,7 +104,7 @@ def list_submissions(assignment_id: int) -> dict[str, Any]:
 def get_grades(assignment_id: int) -> Response | dict[str, Any]:
     """Counted score per enrolled student, as JSON pages or a Canvas gradebook CSV."""
     assignment = get_assignment_row(db.session, assignment_id)
-    check_instructor(assignment.course_id)
+    check_instructor(assignment.course_id, f"assignment {assignment_id}")
     book = gradebook(db.session, assignment)
     fmt = request.args.get("format", "json")
     if fmt == "csv":
@@ -141,7 +141,7 @@ def _grade_doc(line: StudentGrade) -> dict[str, Any]:
 def post_regrade(assignment_id: int) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Grade every submission again; ``preview`` grades without changing what counts."""
     assignment = get_assignment_row(db.session, assignment_id)
-    check_instructor(assignment.course_id)
+    check_instructor(assignment.course_id, f"assignment {assignment_id}")
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict):
         raise InvalidInput("send a JSON object")

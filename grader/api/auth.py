@@ -49,14 +49,18 @@ def current_user() -> User:
     return user
 
 
-def check_instructor(course_id: int) -> None:
+def check_instructor(course_id: int, what: str | None = None) -> None:
     """Demand that the caller teaches the course.
 
     Raises:
-        Forbidden: they don't.
+        NotFound: they are not even enrolled in it (``what`` names the object asked for), so
+            another course's instructor can't probe which ids exist.
+        Forbidden: they are enrolled, but don't teach it.
     """
-    if not is_instructor_of(db.session, current_user(), course_id):
-        raise Forbidden(f"only instructors of course {course_id} may do this")
+    if is_instructor_of(db.session, current_user(), course_id):
+        return
+    check_member(course_id, what or f"course {course_id}")
+    raise Forbidden(f"only instructors of course {course_id} may do this")
 
 
 def check_member(course_id: int, what: str) -> None:

@@ -18,7 +18,8 @@ def get_regrade(regrade_id: int) -> dict[str, Any]:
     """Progress of a regrade and each student's counted score before and after it."""
     report = regrade_report(db.session, regrade_id)
     regrade = report.regrade
-    check_instructor(db.session.get_one(Assignment, regrade.assignment_id).course_id)
+    course_id = db.session.get_one(Assignment, regrade.assignment_id).course_id
+    check_instructor(course_id, f"regrade {regrade_id}")
     return {
         "id": regrade.id,
         "assignment_id": regrade.assignment_id,
