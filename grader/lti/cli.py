@@ -208,5 +208,43 @@ def sync_roster_command(course_id: int) -> None:
         click.echo(f"{result.members} members, {result.enrolled} newly enrolled")
 
 
+@lti_group.command("link-user")
+@click.option("--platform", "platform_id", type=int, required=True,
+              help="The platform's id (see `autograde lti platforms`).")
+@click.option("--sub", required=True, help="The user's id on the platform (the launch's sub).")
+@click.option("--email", required=True, help="The autograde account to link it to.")
+def link_user_command(platform_id: int, sub: str, email: str) -> None:
+    """Link an LMS user to an existing autograde account, on purpose.
+
+    Launches never take over an account that signs in with a password, an instructor, or one
+    linked to another LMS user by matching emails; an administrator who has checked who is who
+    links them here.
+    """
+    import sqlalchemy as sa
+
+    from grader.domain.users import normalize_email
+    from grader.exceptions import InvalidInput
+    from grader.lti.provision import link_identity
+    from grader.models import LtiPlatform, User
+
+    with _session() as session:
+        platform = session.get(LtiPlatform, platform_id)
+        if platform is None:
+            raise click.ClickException(f"no platform {platform_id}")
+        try:
+            wanted = normalize_email(email)
+        except InvalidInput as exc:
+            raise click.ClickException(exc.message) from None
+        user = session.scalar(sa.select(User).where(User.email == wanted))
+        if user is None:
+            raise click.ClickException(f"no user with email {email!r}")
+        try:
+            link_identity(session, platform, sub, user)
+        except InvalidInput as exc:
+            raise click.ClickException(exc.message) from None
+        session.commit()
+        click.echo(f"linked {platform.issuer} user {sub} to {user.email}")
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"

@@ -13,6 +13,7 @@ import sqlalchemy.orm as so
 from grader.domain.roster import enroll
 from grader.domain.users import normalize_email
 from grader.exceptions import InvalidInput
+from grader.lti.errors import LaunchRefused
 from grader.lti.launch import Launch
 from grader.models import (
     Course,
@@ -64,8 +65,17 @@ def link_user(
 ) -> User:
     """The user the platform calls ``sub``: linked before, else matched by email, else new.
 
+    A platform's email claim is not proof of owning the address, so matching by email only
+    ever links an account nobody could lose: a student account made from a roster, with no
+    password and no link to any LMS. An account that signs in with a password, an instructor,
+    or one linked to another LMS identity is never taken over: the launch is refused with a
+    clear message and an administrator links it on purpose (``autograde lti link-user``).
+
     An instructor role is kept once given (a teacher may be a learner elsewhere); a student
     launch never demotes an instructor account.
+
+    Raises:
+        LaunchRefused: the email belongs to an account that may not be linked automatically.
     """
     user = session.scalar(
         sa.select(User)
@@ -74,28 +84,17 @@ def link_user(
     )
     if user is None and email:
         user = session.scalar(sa.select(User).where(User.email == email))
-        if user is not None and session.scalar(
-            sa.select(LtiUserLink.id).where(
-                LtiUserLink.platform_id == platform.id, LtiUserLink.user_id == user.id
+        if user is not None and not _claimable(session, user):
+            raise LaunchRefused(
+                f"An autograde account already uses the email {email}. For its safety it is "
+                "not linked to an LMS account automatically: ask your autograde administrator "
+                "to link it (autograde lti link-user), then launch again."
             )
-        ):
-            # That account belongs to another user of this platform: don't merge them.
-            user = None
-            email = None
     if user is None:
         user = User(email=email or _placeholder_email(platform, sub), name=name, role=role)
         session.add(user)
         session.flush()
-    if (
-        user.id is not None
-        and session.scalar(
-            sa.select(LtiUserLink.id).where(
-                LtiUserLink.platform_id == platform.id, LtiUserLink.sub == sub
-            )
-        )
-        is None
-    ):
-        session.add(LtiUserLink(platform_id=platform.id, sub=sub, user_id=user.id))
+    link_identity(session, platform, sub, user)
     if name and user.name != name:
         user.name = name
     if email and user.email != email and _email_free(session, email):
@@ -104,6 +103,28 @@ def link_user(
         user.role = "instructor"
     session.flush()
     return user
+
+
+def _claimable(session: so.Session, user: User) -> bool:
+    """A roster-made student account: no password, not an instructor, no LMS identity yet."""
+    linked = session.scalar(sa.select(LtiUserLink.id).where(LtiUserLink.user_id == user.id))
+    return user.password_hash is None and user.role != "instructor" and linked is None
+
+
+def link_identity(session: so.Session, platform: LtiPlatform, sub: str, user: User) -> None:
+    """Make ``user`` the account the platform calls ``sub`` (if that identity has none yet).
+
+    Raises:
+        InvalidInput: the platform's ``sub`` is already linked to another account.
+    """
+    existing = session.scalar(
+        sa.select(LtiUserLink).where(LtiUserLink.platform_id == platform.id, LtiUserLink.sub == sub)
+    )
+    if existing is None:
+        session.add(LtiUserLink(platform_id=platform.id, sub=sub, user_id=user.id))
+        session.flush()
+    elif existing.user_id != user.id:
+        raise InvalidInput(f"the LMS user {sub!r} is already linked to another account")
 
 
 def link_context(session: so.Session, launch: Launch) -> LtiContext:

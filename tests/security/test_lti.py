@@ -177,9 +177,6 @@ class TestClaimsAsText:
 
 
 class TestAccountLinking:
-    @pytest.mark.xfail(strict=True, reason=(
-        "known: grader/lti/provision.py link_user matches any existing account by the "
-        "unverified email claim of any registered platform; fix belongs to the LTI module"))
     def test_platform_email_claim_does_not_take_over_an_account(
         self, app: Flask, platform: Platform, second: Platform  # noqa: F811
     ) -> None:
