@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from grader.lti.errors import LaunchRefused
 from grader.models import LtiUsedNonce, User, utcnow
+from grader.web.login import fingerprint
 
 #: The "issuer" under which redeemed links are stored among the used nonces.
 USED_KEY = "autograde:handoff"
@@ -34,11 +35,6 @@ class Handoff:
     user_id: int
     target: str
     link_id: str
-
-
-def fingerprint(user: User) -> str:
-    """The part of the password hash the session carries too (see ``grader.web.auth``)."""
-    return (user.password_hash or "")[-16:]
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:

@@ -32,10 +32,11 @@ from grader.exceptions import AutogradeError
 from grader.extensions import db
 from grader.lti import deep_linking, keys, services
 from grader.lti.errors import LaunchRefused, PlatformError
-from grader.lti.handoff import fingerprint, make_link_token, read_link_token, redeem_link_token
+from grader.lti.handoff import make_link_token, read_link_token, redeem_link_token
 from grader.lti.launch import begin_login, verify_launch
 from grader.lti.provision import provision
 from grader.models import Assignment, Course, LtiContext, LtiResourceLink, User, utcnow
+from grader.web.login import log_in, session_user
 from grader.web.security import frame_ancestors_directive
 
 bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates")
@@ -144,7 +145,7 @@ def launch() -> Response | tuple[str, int]:
         context.course_id,
         verified.message_type,
     )
-    _log_in(user)
+    log_in(user)
     _after_launch(context, link)
     if verified.message_type == "LtiDeepLinkingRequest":
         if not verified.teaching:
@@ -175,7 +176,7 @@ def landing(token: str) -> Response | tuple[str, int]:
     try:
         handoff, user = read_link_token(db.session, current_app.config["SECRET_KEY"], token,
                                         float(current_app.config["LTI_HANDOFF_SECONDS"]))
-        if session.get("uid") != user.id or session.get("pw") != fingerprint(user):
+        if session_user() is not user:
             return _no_store(_open_in_window(url_for("lti.enter", token=token), True))
         # The session works here: use the link up so it cannot be replayed.
         redeem_link_token(db.session, current_app.config["SECRET_KEY"], token,
@@ -200,7 +201,7 @@ def enter(token: str) -> Response | tuple[str, int]:
     except LaunchRefused as exc:
         return _refuse(exc.message, 400)
     db.session.commit()
-    _log_in(user)
+    log_in(user)
     log.info("LTI sign-in link used by user %s", user.id)
     return redirect(handoff.target, 303)
 
@@ -209,20 +210,6 @@ def _no_store(page: tuple[str, int]) -> Response:
     response = make_response(page)
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _log_in(user: User) -> None:
-    # The pages' session: the user id and a fingerprint of the password hash (see web.auth).
-    session.clear()
-    session["uid"], session["pw"] = user.id, fingerprint(user)
-
-
-def _current_user() -> User | None:
-    uid = session.get("uid")
-    user = db.session.get(User, uid) if isinstance(uid, int) else None
-    if user is None or session.get("pw", "") != (user.password_hash or "")[-16:]:
-        return None
-    return user
 
 
 def _landing(assignment_id: int, teaching: bool) -> str:
@@ -255,7 +242,7 @@ def _commit_signing_key() -> None:
 
 
 def _teaching(course_id: int) -> User:
-    user = _current_user()
+    user = session_user()
     if user is None or not is_instructor_of(db.session, user, course_id):
         abort(404)
     return user

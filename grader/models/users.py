@@ -29,6 +29,8 @@ class User(Base):
     lms_user_id: so.Mapped[str | None] = so.mapped_column(sa.String(255), unique=True)
     #: werkzeug.security hash; None for accounts that only exist through the LMS.
     password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    #: Raised at logout: every session cookie issued before stops working, copies included.
+    session_epoch: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     enrollments: so.Mapped[list[Enrollment]] = so.relationship(back_populates="user")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -16,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from werkzeug.wrappers import Response
@@ -32,27 +30,16 @@ from grader.domain.login_limits import (
 from grader.exceptions import AutogradeError, NotFound, Unauthorized
 from grader.extensions import db
 from grader.models import User
+from grader.web.login import log_in, log_out, session_user
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _fingerprint(user: User) -> str:
-    # Part of the password hash: changing the password ends every other session.
-    return (user.password_hash or "")[-16:]
-
-
 def current_user() -> User | None:
     """The logged-in user of this request, if any."""
     if "user" not in g:
-        user = None
-        uid = session.get("uid")
-        if isinstance(uid, int):
-            user = db.session.get(User, uid)
-            if user is not None and not hmac.compare_digest(
-                    session.get("pw", ""), _fingerprint(user)):
-                user = None
-        g.user = user
+        g.user = session_user()
     found: User | None = g.user
     return found
 
@@ -111,16 +98,16 @@ def login() -> str | Response | tuple[str, int]:
             return render_template("auth/login.html", email=email), exc.status
         clear_failures(db.session, email)
         db.session.commit()
-        session.clear()
-        session["uid"], session["pw"] = found.id, _fingerprint(found)
+        log_in(found)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", email="")
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Forget the session."""
-    session.clear()
+    """End this session and every copy of it (and the user's other sessions)."""
+    log_out(current_user())
+    db.session.commit()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -140,8 +127,7 @@ def set_password(token: str) -> str | Response | tuple[str, int]:
             flash(exc.message, "error")
         else:
             db.session.commit()
-            session.clear()
-            session["uid"], session["pw"] = found.id, _fingerprint(found)
+            log_in(found)
             flash("Your password is set. Welcome!", "success")
             return redirect(url_for("student.dashboard"))
     return render_template("auth/set_password.html", link=link)

@@ -299,12 +299,30 @@ class TestSessions:
         other.secret_key = "dev"
         serializer = SecureCookieSessionInterface().get_signing_serializer(other)
         assert serializer is not None
+        from grader.web.login import fingerprint
+
         with app.app_context():
-            fingerprint = (db.session.get_one(User, site.teacher).password_hash or "")[-16:]
-        cookie = serializer.dumps({"uid": site.teacher, "pw": fingerprint})
+            carried = fingerprint(db.session.get_one(User, site.teacher))
+        cookie = serializer.dumps({"uid": site.teacher, "pw": carried})
         client = app.test_client()
         client.set_cookie("session", cookie)
         assert client.get("/teach/").status_code == 302
+
+    def test_logout_ends_copies_of_the_session_cookie(self, app: Flask, site: Site) -> None:
+        """A session cookie copied before logout (a shared computer, a stolen cookie) no
+        longer logs anyone in after the user logs out."""
+        client = app.test_client()
+        login(client, "ada@example.com")
+        assert client.get("/").status_code == 200
+        copy = client.get_cookie("session")
+        assert copy is not None
+        thief = app.test_client()
+        thief.set_cookie("session", copy.value)
+        assert thief.get("/").status_code == 200
+        assert client.post("/logout").status_code in (302, 303)
+        assert thief.get("/").status_code == 302
+        login(client, "ada@example.com")
+        assert client.get("/").status_code == 200
 
     def test_logout_needs_a_post(self, ada: FlaskClient) -> None:
         """Logging out is a POST (a cross-site link or image can't log a user out)."""
