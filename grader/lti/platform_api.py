@@ -38,11 +38,14 @@ KEY_SET_TTL = 600.0
 
 
 def _request(method: str, url: str, **kwargs: Any) -> requests.Response:
+    # Redirects are not followed: a platform's service answers where the launch said it is,
+    # and a redirect (to an internal address, say) is an error like any other.
+    kwargs.setdefault("allow_redirects", False)
     try:
         response = requests.request(method, url, timeout=TIMEOUT, **kwargs)
     except requests.RequestException as exc:
         raise PlatformError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
-    if response.status_code >= 400:
+    if response.status_code >= 300:
         raise PlatformError(
             f"{method} {url}: HTTP {response.status_code}: {response.text[:500]}",
             status=response.status_code,

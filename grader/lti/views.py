@@ -398,4 +398,5 @@ def sync_roster(course_id: int) -> Response:
     else:
         db.session.commit()
         flash(f"{result.members} members in the LMS, {result.enrolled} newly enrolled.", "success")
-    return redirect(request.referrer or url_for("lti.jwks"), 303)
+    # Back to the course's roster page: never to a Referer, which another site could set.
+    return redirect(url_for("instructor.roster", course_id=course_id), 303)

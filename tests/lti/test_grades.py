@@ -259,6 +259,24 @@ class TestReconcileAndRoster:
             assert {g.student.email: g.score for g in book}["nia@uni.example"] is None
 
 
+    def test_sync_button_returns_to_the_roster_not_the_referer(
+        self, app: Flask, platform: Platform
+    ) -> None:
+        """The sync button's answer goes to the course's roster page, whatever Referer came."""
+        platform.add_user("t-1", "Tess Teacher", "tess@uni.example", instructor=True)
+        teacher = app.test_client()
+        first = launch(teacher, platform, "t-1")
+        if first.headers.get("Location", "").startswith("/lti/landing/"):
+            first = teacher.get(first.headers["Location"])
+        teacher.post(first.headers["Location"], data={"choice": "plugin:softmax-backprop"})
+        with app.app_context():
+            course_id = db.session.scalars(sa.select(services.LtiContext.course_id)).one()
+        answer = teacher.post(f"/lti/courses/{course_id}/sync-roster",
+                              headers={"Referer": "https://evil.example/phish"})
+        assert answer.status_code == 303
+        assert answer.headers["Location"].endswith(f"/teach/courses/{course_id}/roster")
+
+
 class TestKeysAndDeepLinking:
     def test_rotation_keeps_the_old_key_published(self, app: Flask, platform: Platform,
                                                   client: Any) -> None:
