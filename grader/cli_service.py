@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import click
 
@@ -70,7 +71,9 @@ def token_group() -> None:
     "roster:write,submissions:write,results:read,grades:read).",
 )
 @click.option("--name", default="", help="A label for the token.")
-def token_create(email: str, scopes: str | None, name: str) -> None:
+@click.option("--expires-days", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Make the token stop working after this many days (default: until revoked).")
+def token_create(email: str, scopes: str | None, name: str, expires_days: float | None) -> None:
     """Create a token and print it (only the token, on stdout; it is not stored in clear)."""
     from grader.domain.tokens import create_token
     from grader.domain.users import get_user_by_email
@@ -81,7 +84,8 @@ def token_create(email: str, scopes: str | None, name: str) -> None:
         try:
             user = get_user_by_email(db.session, email)
             scope_list = [s.strip() for s in scopes.split(",") if s.strip()] if scopes else None
-            token, _ = create_token(db.session, user, scope_list, name)
+            lifetime = timedelta(days=expires_days) if expires_days is not None else None
+            token, _ = create_token(db.session, user, scope_list, name, lifetime)
             db.session.commit()
         except AutogradeError as exc:
             raise click.ClickException(exc.message) from None

@@ -35,16 +35,20 @@ def hash_token(token: str) -> str:
 
 
 def create_token(
-    session: so.Session, user: User, scopes: list[str] | None = None, name: str = ""
+    session: so.Session, user: User, scopes: list[str] | None = None, name: str = "",
+    expires_in: timedelta | None = None,
 ) -> tuple[str, ApiToken]:
-    """Create a token for ``user``.
+    """Create a token for ``user``, valid until revoked or for ``expires_in``.
 
     Returns:
         The token itself (the only time it exists in clear) and its stored row.
 
     Raises:
-        InvalidInput: an unknown scope, or an instructor-only scope for a student.
+        InvalidInput: an unknown scope, an instructor-only scope for a student, or a
+            lifetime that is not positive.
     """
+    if expires_in is not None and expires_in <= timedelta(0):
+        raise InvalidInput("a token's lifetime must be positive")
     if scopes is None:
         scopes = list(
             INSTRUCTOR_DEFAULT_SCOPES if user.role == "instructor" else STUDENT_DEFAULT_SCOPES
@@ -63,6 +67,7 @@ def create_token(
         prefix=token[:10],
         name=name,
         scopes=sorted(set(scopes)),
+        expires_at=utcnow() + expires_in if expires_in is not None else None,
     )
     session.add(row)
     session.flush()
@@ -73,12 +78,14 @@ def authenticate(session: so.Session, token: str) -> ApiToken:
     """The live token row for ``token``; records when it was last used.
 
     Raises:
-        Unauthorized: unknown or revoked token.
+        Unauthorized: unknown, revoked or expired token.
     """
     row = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or row.revoked_at is not None:
         raise Unauthorized("invalid or revoked API token")
     now = utcnow()
+    if row.expires_at is not None and now >= row.expires_at:
+        raise Unauthorized("this API token has expired: create a new one")
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
         row.last_used_at = now
     return row

@@ -57,5 +57,7 @@ class ApiToken(Base):
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     last_used_at: so.Mapped[datetime | None]
     revoked_at: so.Mapped[datetime | None]
+    #: After this the token no longer works (None: until revoked).
+    expires_at: so.Mapped[datetime | None]
 
     user: so.Mapped[User] = so.relationship(back_populates="tokens")

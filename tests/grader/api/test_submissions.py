@@ -209,6 +209,27 @@ class TestAuth:
         response = client.get("/api/v1/assignments", headers=bearer(world.student_token))
         assert response.status_code == 401
 
+    def test_expired_token(self, app: Flask, client: FlaskClient, world: World) -> None:
+        """A token past its expiry stops working, with a message saying so."""
+        from datetime import timedelta
+
+        from grader.domain.tokens import create_token
+        from grader.models import User, utcnow
+
+        with app.app_context():
+            teacher = db.session.get_one(User, world.instructor_id)
+            token, row = create_token(db.session, teacher, expires_in=timedelta(days=1))
+            db.session.commit()
+            token_id = row.id
+        assert client.get("/api/v1/assignments", headers=bearer(token)).status_code == 200
+        with app.app_context():
+            from grader.models import ApiToken
+
+            db.session.get_one(ApiToken, token_id).expires_at = utcnow() - timedelta(seconds=1)
+            db.session.commit()
+        response = client.get("/api/v1/assignments", headers=bearer(token))
+        assert response.status_code == 401 and "expired" in response.json["error"]["message"]
+
     def test_missing_scope(self, client: FlaskClient, world: World) -> None:
         """A student's token lacks grades:read: 403 naming the scope."""
         response = client.get(

@@ -168,6 +168,12 @@ class TestCommands:
         assert bad.returncode != 0 and "unknown scope" in bad.stderr
         missing = autograde("token", "create", "--user", "nobody@example.com", env=env)
         assert missing.returncode != 0 and "no user" in missing.stderr
+        expiring = autograde("token", "create", "--user", "t@example.com", "--expires-days", "30",
+                             env=env)
+        assert expiring.returncode == 0 and expiring.stdout.startswith("ag_")
+        never = autograde("token", "create", "--user", "t@example.com", "--expires-days", "0",
+                          env=env)
+        assert never.returncode == 2
 
 
 def test_pid_helpers_see_this_process() -> None:
