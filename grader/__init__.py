@@ -34,6 +34,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Room for the multipart framing around the largest accepted file.
         app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_SUBMISSION_BYTES"] + 64 * 1024
 
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # Behind N reverse proxies, take the client's address, scheme and host from the
+        # X-Forwarded-* headers they set (and only from that many hops).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies)
+
     db.init_app(app)
     celery_init_app(app)
 

@@ -19,6 +19,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_SUBMISSION_BYTES": 256 * 1024,
     # Let the sandbox run with reduced isolation where the kernel lacks a feature.
     "SANDBOX_ALLOW_REDUCED": False,
+    # How many reverse proxies stand in front of the web server (their X-Forwarded-* headers
+    # are trusted for that many hops); 0 when clients connect directly.
+    "TRUSTED_PROXIES": 0,
     # Folder of the sandbox's uid-slot lock files; workers in several containers on one host
     # share one (a volume) so that no two sandboxes ever get the same uid. None: temp dir.
     "SANDBOX_SLOTS_DIR": None,

@@ -25,3 +25,26 @@ class TestSecretKey:
         app = create_app({"SECRET_KEY": "from-config", "DATABASE_URL": "sqlite://",
                           "ENQUEUE": False})
         assert app.config["SECRET_KEY"] == "from-config"
+
+
+class TestProxies:
+    def _app(self, proxies: int):  # type: ignore[no-untyped-def]
+        from flask import request
+
+        app = create_app({"SECRET_KEY": "t", "DATABASE_URL": "sqlite://", "ENQUEUE": False,
+                          "TRUSTED_PROXIES": proxies})
+        app.add_url_rule("/_whoami", "whoami",
+                         lambda: f"{request.remote_addr} {request.scheme}")
+        return app
+
+    def test_forwarded_headers_ignored_by_default(self) -> None:
+        """Without trusted proxies a client cannot choose its address with X-Forwarded-For."""
+        seen = self._app(0).test_client().get(
+            "/_whoami", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+        assert seen.get_data(as_text=True) == "127.0.0.1 http"
+
+    def test_one_trusted_proxy(self) -> None:
+        """Behind one proxy, the address and scheme it forwards are the client's."""
+        seen = self._app(1).test_client().get(
+            "/_whoami", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+        assert seen.get_data(as_text=True) == "203.0.113.9 https"
