@@ -115,11 +115,14 @@ def create_submission(
         PastCutoff: later than the late cutoff.
     """
     now = now or utcnow()
-    # Serialise a student's uploads on PostgreSQL so two at once can't both pass the limit.
-    session.scalar(
-        sa.select(Enrollment.id)
+    # Serialise a student's uploads so two at once can't both pass the attempt limit. A no-op
+    # UPDATE of the enrollment row locks it on PostgreSQL and, on SQLite (where FOR UPDATE
+    # does nothing), takes the database's write lock before the attempts are counted.
+    session.execute(
+        sa.update(Enrollment)
         .where(Enrollment.course_id == assignment.course_id, Enrollment.user_id == student.id)
-        .with_for_update()
+        .values(id=Enrollment.id)
+        .execution_options(synchronize_session=False)
     )
     limit = attempt_limit_for(session, assignment, student)
     if limit is not None:
