@@ -3,12 +3,10 @@ the sandbox, a private Redis, SQLite; and headless Chromium driven by Playwright
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +21,6 @@ from grader.migrate import upgrade
 from grader.models import utcnow
 from tests.services import REDIS_DBS, ROOT, CeleryWorker, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 PASSWORD = "browser test pw"
 
@@ -77,19 +71,6 @@ def live(redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         thread.join(10)
         worker.stop()
         app.extensions["db"].engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium (never a downloaded browser)."""
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -5,9 +5,6 @@ SameSite=None, Partitioned cookies behave as they do over HTTPS."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +15,6 @@ from flask import Flask
 from grader.extensions import db
 from grader.lti.handoff import make_link_token
 from grader.models import Assignment, User
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.lti.platform import Platform, ServedApp
 
 pytestmark = [pytest.mark.browser,
@@ -31,19 +27,6 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
     # Plain http on localhost, CSRF on: the frame's forms must pass it as they would live.
     return {**app_config, "PREFERRED_URL_SCHEME": "http", "WTF_CSRF_ENABLED": True,
             "LTI_EMBED": True}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """Headless Debian Chromium (never a downloaded browser)."""
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def tool_base(tool: ServedApp) -> str:
@@ -63,8 +46,8 @@ def login_url(tool: ServedApp, lms: Platform, sub: str) -> str:
         "target_link_uri": f"{base}/lti/launch", "lti_deployment_id": lms.deployment_id})
 
 
-def new_page(chromium: Any) -> tuple[Any, Any, list[str]]:
-    context = chromium.new_context(viewport={"width": 1300, "height": 900})
+def new_page(browser: Any) -> tuple[Any, Any, list[str]]:
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
     console: list[str] = []
@@ -73,14 +56,14 @@ def new_page(chromium: Any) -> tuple[Any, Any, list[str]]:
 
 
 def test_launch_inside_the_lms_iframe(app: Flask, tool: ServedApp, platform: Platform,
-                                      chromium: Any) -> None:
+                                      browser: Any) -> None:
     """An instructor launches inside the LMS's iframe, picks the assignment through the
     framed (CSRF-protected) form and sees the grade page in the frame; then a student's
     launch shows the assignment page in the frame, logged in."""
     platform.add_user("t-1", "Tess Teacher", "tess@uni.example", instructor=True)
     platform.add_user("s-1", "Sam Student", "sam@uni.example")
 
-    context, page, console = new_page(chromium)
+    context, page, console = new_page(browser)
     page.goto(course_page(platform, login_url(tool, platform, "t-1")))
     frame = page.frame_locator("#tool")
     frame.locator("input[value='plugin:softmax-backprop']").check()
@@ -91,7 +74,7 @@ def test_launch_inside_the_lms_iframe(app: Flask, tool: ServedApp, platform: Pla
     context.close()
     assert not [m for m in console if "Refused to frame" in m or "Content Security" in m]
 
-    context, page, console = new_page(chromium)
+    context, page, console = new_page(browser)
     page.goto(course_page(platform, login_url(tool, platform, "s-1")))
     heading = page.frame_locator("#tool").locator("h1", has_text=TITLE)
     heading.wait_for()
@@ -106,19 +89,19 @@ def test_launch_inside_the_lms_iframe(app: Flask, tool: ServedApp, platform: Pla
 
 
 def test_blocked_session_continues_in_a_new_window(app: Flask, tool: ServedApp,
-                                                  platform: Platform, chromium: Any) -> None:
+                                                  platform: Platform, browser: Any) -> None:
     """A landing whose session cookie did not come back offers a button; it opens a new
     top-level window that signs the student in once and shows the assignment."""
     platform.add_user("t-1", "Tess Teacher", "tess@uni.example", instructor=True)
     platform.add_user("s-1", "Sam Student", "sam@uni.example")
-    context, page, _ = new_page(chromium)
+    context, page, _ = new_page(browser)
     page.goto(course_page(platform, login_url(tool, platform, "t-1")))
     frame = page.frame_locator("#tool")
     frame.locator("input[value='plugin:softmax-backprop']").check()
     frame.locator("button[type=submit]").click()
     frame.locator("h1", has_text=TITLE).wait_for()
     context.close()
-    context, page, _ = new_page(chromium)
+    context, page, _ = new_page(browser)
     page.goto(course_page(platform, login_url(tool, platform, "s-1")))
     page.frame_locator("#tool").locator("h1", has_text=TITLE).wait_for()
     context.close()
@@ -128,7 +111,7 @@ def test_blocked_session_continues_in_a_new_window(app: Flask, tool: ServedApp,
         assignment = db.session.scalars(sa.select(Assignment)).one()
         token = make_link_token("test", sam, f"/assignments/{assignment.id}")
     # A browser holding no session for the tool: as if the launch's cookie had been dropped.
-    context, page, _ = new_page(chromium)
+    context, page, _ = new_page(browser)
     page.goto(course_page(platform, f"{tool_base(tool)}/lti/landing/{token}"))
     button = page.frame_locator("#tool").locator("a", has_text="Open autograde in a new window")
     with page.expect_popup() as popup_info:
@@ -138,7 +121,7 @@ def test_blocked_session_continues_in_a_new_window(app: Flask, tool: ServedApp,
     assert popup.url == f"{tool_base(tool)}/assignments/{assignment.id}"
     assert "Sam Student" in popup.locator("body").inner_text()
     # The link was used up: opening it again signs nobody in.
-    again = chromium.new_context().new_page()
+    again = browser.new_context().new_page()
     response = again.goto(f"{tool_base(tool)}/lti/enter/{token}")
     assert response is not None and response.status in (400, 403)
     again.context.close()
@@ -146,13 +129,13 @@ def test_blocked_session_continues_in_a_new_window(app: Flask, tool: ServedApp,
 
 
 def test_session_cookie_refused_in_the_frame(app: Flask, tool: ServedApp, platform: Platform,
-                                             chromium: Any) -> None:
+                                             browser: Any) -> None:
     """When the browser does not send the session back inside the frame (here: a SameSite=Lax
     session cookie, which a cross-site frame never gets), the landing notices and the new
     window it opens shows the student's assignment."""
     platform.add_user("t-1", "Tess Teacher", "tess@uni.example", instructor=True)
     platform.add_user("s-1", "Sam Student", "sam@uni.example")
-    context, page, _ = new_page(chromium)
+    context, page, _ = new_page(browser)
     page.goto(course_page(platform, login_url(tool, platform, "t-1")))
     frame = page.frame_locator("#tool")
     frame.locator("input[value='plugin:softmax-backprop']").check()
@@ -161,7 +144,7 @@ def test_session_cookie_refused_in_the_frame(app: Flask, tool: ServedApp, platfo
     context.close()
 
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    context, page, _ = new_page(chromium)
+    context, page, _ = new_page(browser)
     page.goto(course_page(platform, login_url(tool, platform, "s-1")))
     button = page.frame_locator("#tool").locator("a", has_text="Open autograde in a new window")
     with page.expect_popup() as popup_info:
