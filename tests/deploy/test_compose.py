@@ -63,6 +63,7 @@ class TestCompose:
         """Workers get what the sandbox needs to create namespaces; web does not."""
         worker, web = compose["services"]["worker"], compose["services"]["web"]
         assert worker["cap_add"] == ["SYS_ADMIN"]
+        assert str(worker["user"]) == "0" and "user" not in web
         assert set(worker["security_opt"]) == {"seccomp=unconfined", "apparmor=unconfined"}
         assert "cap_add" not in web and "ports" not in worker
 
