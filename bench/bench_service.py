@@ -76,7 +76,7 @@ def main() -> None:
     workdir = Path(f"/tmp/{name}")
     workdir.mkdir()
     redis = RedisServer(workdir)
-    config = {"DATABASE_URL": db_url, "REDIS_URL": redis.url(), "SANDBOX_ALLOW_REDUCED": 1}
+    config = {"DATABASE_URL": db_url, "REDIS_URL": redis.url_of(0)}
     env = service_env(config)
     procs: list[subprocess.Popen[bytes]] = []
     try:

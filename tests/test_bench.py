@@ -1,0 +1,32 @@
+"""The benchmark scripts run end to end (with tiny counts), so the figures stay reproducible."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
+
+
+def bench(script: str, *args: str) -> str:
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_sandbox_bench() -> None:
+    """bench_sandbox.py prints medians, p95 and the ratio, at full isolation."""
+    out = bench("bench_sandbox.py", "--runs", "3")
+    assert "sandbox level: full" in out and "ratio" in out and "median" in out
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_service_bench() -> None:
+    """bench_service.py grades through the real stack and prints latency and throughput."""
+    out = bench("bench_service.py", "--light", "2", "--burst", "4")
+    assert "light load" in out and "submissions/s graded (4/4 graded" in out
