@@ -52,10 +52,11 @@ def explain(assignment: Assignment, submission: Submission | None, graded: int,
             override: ScoreOverride | None) -> str:
     """Why the counted score is what it is."""
     if override is not None:
-        return f"Set by your instructor: {override.comment}"
+        return f"Set by the instructor: {override.comment}"
     if submission is None or submission.score is None:
         return "No graded attempt yet."
-    rule = ("your best" if assignment.counts == "best" else "your latest") + " graded attempt"
+    # Read by the student and by instructors alike: no "your".
+    rule = ("the best" if assignment.counts == "best" else "the latest") + " graded attempt"
     text = f"{rule[0].upper()}{rule[1:]} counts (attempt {submission.attempt} of {graded} graded)."
     factor = late_factor(assignment, submission.days_late)
     if factor < 1:

@@ -52,7 +52,7 @@ class TestStudentAndInstructor:
         assert page.inner_text("#status-score").replace(" ", "") == "90/90"
         assert page.locator(".part-failed").count() == 0
         page.reload()
-        page.wait_for_selector("text=Your best graded attempt counts (attempt 2 of 2 graded)")
+        page.wait_for_selector("text=The best graded attempt counts (attempt 2 of 2 graded)")
         shoot(page, "student-results-right")
         page.goto(f"{live.base}/assignments/{live.assignment_id}")
         page.wait_for_selector("text=3 of 5 left")

@@ -106,7 +106,7 @@ class TestExceptions:
         page = teacher.get(f"/submissions/{site.ada_submission}").data.decode()
         assert "doctor&#39;s note" in page and "regraded by hand" in page
         assert "score computed → 17" in page
-        assert "Set by your instructor" in page
+        assert "Set by the instructor" in page
         with app.app_context():
             assert db.session.query(AuditEvent).count() == 2
 

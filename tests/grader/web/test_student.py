@@ -58,7 +58,7 @@ class TestAssignmentPage:
             db.session.commit()
         page = ada.get(f"/assignments/{site.assignment}").data.decode()
         assert "2 of 3 left" in page
-        assert "Your best graded attempt counts (attempt 1 of 1 graded)" in page
+        assert "The best graded attempt counts (attempt 1 of 1 graded)" in page
 
 
 class TestUpload:
