@@ -334,15 +334,20 @@ def deep_link() -> str | Response:
     )
 
 
-@bp.get("/assignments/<int:assignment_id>/reconcile")
-def reconcile(assignment_id: int) -> str:
-    """Scores that differ between autograde and the LMS, and deliveries that failed."""
+def _reconciled(assignment_id: int) -> tuple[Assignment, services.Reconciliation]:
+    """An assignment the current user teaches, compared with what the LMS holds."""
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
         abort(404)
     _teaching(assignment.course_id)
     _commit_signing_key()
-    report = services.reconcile(db.session, assignment)
+    return assignment, services.reconcile(db.session, assignment)
+
+
+@bp.get("/assignments/<int:assignment_id>/reconcile")
+def reconcile(assignment_id: int) -> str:
+    """Scores that differ between autograde and the LMS, and deliveries that failed."""
+    assignment, report = _reconciled(assignment_id)
     context = db.session.scalar(
         sa.select(LtiContext).where(LtiContext.course_id == assignment.course_id).limit(1)
     )
@@ -355,12 +360,7 @@ def reconcile(assignment_id: int) -> str:
 @bp.post("/assignments/<int:assignment_id>/resend")
 def resend_scores(assignment_id: int) -> Response:
     """Send again the scores that differ or failed (or one student's, with ``student``)."""
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None:
-        abort(404)
-    _teaching(assignment.course_id)
-    _commit_signing_key()
-    report = services.reconcile(db.session, assignment)
+    assignment, report = _reconciled(assignment_id)
     wanted = request.form.get("student", type=int)
     if wanted is not None:
         lines = [line for line in report.lines if line.student.id == wanted]
