@@ -80,8 +80,8 @@ GENERIC: dict[str, tuple[Detector, str]] = {
     ),
     "transposed": (
         transposed,
-        "Your result is transposed: a gradient has the shape of what it differentiates "
-        "(dW2 = dz3 · a2ᵀ is (C, H), like W2).",
+        "Your result is transposed: check the order of the factors in your products, and that "
+        "a gradient has the shape of what it differentiates.",
     ),
     "shape_mismatch": (
         shape_mismatch,
