@@ -29,6 +29,22 @@ def _pg_url(name: str) -> str:
     return base.render_as_string(hide_password=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashes() -> Iterator[None]:
+    """Hash test passwords with a cheap work factor: the product's default (scrypt) costs
+    ~75 ms a hash, and the page tests make thousands. Checking works whatever the method."""
+    from functools import partial
+
+    from werkzeug.security import generate_password_hash
+
+    import grader.domain.users as users
+
+    original = users.generate_password_hash
+    users.generate_password_hash = partial(generate_password_hash, method="pbkdf2:sha256:1000")
+    yield
+    users.generate_password_hash = original
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""

@@ -3,6 +3,8 @@
 import stat
 from pathlib import Path
 
+import pytest
+
 from grader import create_app
 from grader.config import instance_secret_key
 
@@ -48,3 +50,24 @@ class TestProxies:
         seen = self._app(1).test_client().get(
             "/_whoami", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
         assert seen.get_data(as_text=True) == "203.0.113.9 https"
+
+
+class TestPasswordHashing:
+    def test_product_hashes_with_scrypt(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Passwords are stored with werkzeug's scrypt (the suite swaps in a cheap method
+        for speed; this test puts the real one back)."""
+        import sqlalchemy.orm as so
+        from werkzeug.security import check_password_hash, generate_password_hash
+
+        import grader.domain.users as users
+        from grader.extensions import make_engine
+        from grader.migrate import upgrade
+
+        monkeypatch.setattr(users, "generate_password_hash", generate_password_hash)
+        engine = make_engine("sqlite://")
+        upgrade(engine)
+        with so.Session(engine) as session:
+            user = users.create_user(session, "ada@example.com", password="correct horse")
+            assert user.password_hash and user.password_hash.startswith("scrypt:")
+            assert check_password_hash(user.password_hash, "correct horse")
+        engine.dispose()
