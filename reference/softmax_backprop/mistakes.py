@@ -171,9 +171,15 @@ CATALOG: tuple[Mistake, ...] = (
         variant=_missing_relu_mask,
     ),
     Mistake(
-        "wrong_axis", ("softmax", "grad_b2", "grad_b1"),
-        "You used the wrong axis: examples are columns, so softmax normalises each column "
-        "(axis=0) and bias gradients sum over the examples (axis=1).",
+        "wrong_axis", ("softmax",),
+        "You normalised over the wrong axis: examples are columns, so softmax normalises each "
+        "column (sum and max over axis=0, with keepdims=True).",
+        variant=_wrong_axis,
+    ),
+    Mistake(
+        "wrong_axis", ("grad_b2", "grad_b1"),
+        "You summed over the wrong axis: a bias gradient sums over the examples, which are "
+        "columns (np.sum(..., axis=1, keepdims=True)).",
         variant=_wrong_axis,
     ),
     Mistake(
