@@ -124,6 +124,19 @@ def _wrong_axis(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
         dz3, W2, z2 = map(_f, args)
         dz2 = (W2.T @ dz3) * ref.relu_mask(z2)
         return [dz2.sum(axis=0, keepdims=True), dz2.sum(axis=0)]
+    if part == "gradients":  # one or both bias gradients summed over the wrong axis
+        x, y, W1, b1, W2, b2 = map(_f, args[:6])
+        g = ref.gradients(x, y, W1, b1, W2, b2, float(args[6]))
+        f = ref.forward(x, W1, b1, W2, b2)
+        dz3 = ref.grad_z3(f["a3"], y)
+        dz2 = (W2.T @ dz3) * ref.relu_mask(f["z2"])
+        found: list[Value] = []
+        for keep in (True, False):
+            wrong_b2 = dz3.sum(axis=0, keepdims=keep)
+            wrong_b1 = dz2.sum(axis=0, keepdims=keep)
+            found += [{**g, "b2": wrong_b2}, {**g, "b1": wrong_b1},
+                      {**g, "b1": wrong_b1, "b2": wrong_b2}]
+        return found
     return None
 
 
@@ -177,7 +190,7 @@ CATALOG: tuple[Mistake, ...] = (
         variant=_wrong_axis,
     ),
     Mistake(
-        "wrong_axis", ("grad_b2", "grad_b1"),
+        "wrong_axis", ("grad_b2", "grad_b1", "gradients"),
         "You summed over the wrong axis: a bias gradient sums over the examples, which are "
         "columns (np.sum(..., axis=1, keepdims=True)).",
         variant=_wrong_axis,

@@ -18,7 +18,12 @@ SEEDS = [7, 2024]
 CORRECT = ["correct", "correct_loops", "correct_einsum", "correct_inplace", "correct_ge_mask",
            "correct_lists"]
 
-#: mistake code -> the parts that submission gets wrong (its gradients() reuses its parts).
+#: sample file -> (mistake code, the parts that submission gets wrong); its gradients()
+#: reuses its parts.
+SAMPLES = {
+    "wrong_axis_bias": ("wrong_axis", {"grad_b2", "gradients"}),
+}
+#: mistake code -> the parts that submission (named after the code) gets wrong.
 AFFECTED = {
     "missing_batch_mean": {"grad_z3", "gradients"},
     "sign_error": {"grad_b2", "gradients"},
@@ -45,16 +50,17 @@ class TestSubmissions:
         assert r.status == "graded"
         assert r.score == r.max_score, {p.name: p.feedback for p in r.parts if p.score < 10}
 
-    @pytest.mark.parametrize("code", sorted(AFFECTED))
+    @pytest.mark.parametrize("sample", sorted({**{c: c for c in AFFECTED}, **SAMPLES}))
     def test_mistake_is_named_on_exactly_its_parts(
-        self, runner: Runner, code: str, seed: int
+        self, runner: Runner, sample: str, seed: int
     ) -> None:
         """A catalogued mistake costs exactly the affected parts, each diagnosed by its code."""
-        r = grade((SUBMISSIONS / f"{code}.py").read_text(), "softmax-backprop", seed=seed,
+        code, affected = SAMPLES.get(sample, (sample, AFFECTED.get(sample, set())))
+        r = grade((SUBMISSIONS / f"{sample}.py").read_text(), "softmax-backprop", seed=seed,
                   runner=runner)
         assert r.status == "graded"
         lost = {p.name for p in r.parts if p.score < p.max_score}
-        assert lost == AFFECTED[code]
+        assert lost == affected
         for p in r.parts:
             if p.name in lost:
                 assert code in p.diagnoses, (p.name, p.diagnoses, p.feedback)
