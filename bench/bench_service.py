@@ -17,9 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -73,13 +75,13 @@ def main() -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = sa.make_url(PG_ADMIN).set(drivername="postgresql+psycopg", database=name)
     db_url = url.render_as_string(hide_password=False)
-    workdir = Path(f"/tmp/{name}")
-    workdir.mkdir()
-    redis = RedisServer(workdir)
-    config = {"DATABASE_URL": db_url, "REDIS_URL": redis.url_of(0)}
-    env = service_env(config)
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name}_"))
+    redis: RedisServer | None = None
     procs: list[subprocess.Popen[bytes]] = []
     try:
+        redis = RedisServer(workdir)
+        config = {"DATABASE_URL": db_url, "REDIS_URL": redis.url_of(0)}
+        env = service_env(config)
         engine = make_engine(db_url)
         upgrade(engine)
         app = create_app(config)
@@ -167,7 +169,9 @@ def main() -> None:
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=30)
-        redis.stop()
+        if redis is not None:
+            redis.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
