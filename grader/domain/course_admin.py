@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from grader.domain.courses import check_rules
 from grader.domain.grading import apply_points
 from grader.domain.outbox import note_assignment
 from grader.domain.roster import RosterEntry, RosterResult, upsert_roster
@@ -39,14 +40,8 @@ def update_assignment(
     """
     if not title.strip():
         raise InvalidInput("the title is required")
-    if counts not in ("best", "latest"):
-        raise InvalidInput("choose whether the best or the latest attempt counts")
-    if not 0 <= late_penalty_per_day <= 100:
-        raise InvalidInput("the late penalty must be between 0 and 100 % per day")
-    if late_cutoff_days is not None and late_cutoff_days < 0:
-        raise InvalidInput("the late cutoff can't be negative")
-    if attempt_limit is not None and attempt_limit < 1:
-        raise InvalidInput("the attempt limit must be at least 1 (or empty for unlimited)")
+    check_rules(counts=counts, late_penalty_per_day=late_penalty_per_day,
+                late_cutoff_days=late_cutoff_days, attempt_limit=attempt_limit)
     if set(part_points) != set(assignment.part_points):
         raise InvalidInput("points must be given for exactly the assignment's parts")
     if any(p < 0 for p in part_points.values()):

@@ -23,6 +23,25 @@ def create_course(session: so.Session, title: str, instructor: User | None = Non
     return course
 
 
+def check_rules(
+    *, counts: str, late_penalty_per_day: float, late_cutoff_days: float | None,
+    attempt_limit: int | None,
+) -> None:
+    """The rules an assignment may have, whether it is being created or edited.
+
+    Raises:
+        InvalidInput: a rule out of range.
+    """
+    if counts not in ("best", "latest"):
+        raise InvalidInput("choose whether the best or the latest attempt counts")
+    if not 0 <= late_penalty_per_day <= 100:
+        raise InvalidInput("the late penalty must be between 0 and 100 % per day")
+    if late_cutoff_days is not None and late_cutoff_days < 0:
+        raise InvalidInput("the late cutoff can't be negative")
+    if attempt_limit is not None and attempt_limit < 1:
+        raise InvalidInput("the attempt limit must be at least 1 (or empty for unlimited)")
+
+
 def create_assignment(
     session: so.Session,
     course: Course,
@@ -47,12 +66,8 @@ def create_assignment(
         plugin = get_assignment(slug)
     except UnknownAssignment as exc:
         raise InvalidInput(str(exc)) from None
-    if counts not in ("best", "latest"):
-        raise InvalidInput("counts must be 'best' or 'latest'")
-    if not 0 <= late_penalty_per_day <= 100:
-        raise InvalidInput("late_penalty_per_day must be between 0 and 100")
-    if attempt_limit is not None and attempt_limit < 1:
-        raise InvalidInput("attempt_limit must be at least 1")
+    check_rules(counts=counts, late_penalty_per_day=late_penalty_per_day,
+                late_cutoff_days=late_cutoff_days, attempt_limit=attempt_limit)
     assignment = Assignment(
         course=course,
         slug=slug,

@@ -158,6 +158,7 @@ def apply_points(session: so.Session, assignment: Assignment) -> None:
         sa.select(GradingRun)
         .join(Submission, Submission.id == GradingRun.submission_id)
         .where(Submission.assignment_id == assignment.id)
+        .options(so.selectinload(GradingRun.parts), so.selectinload(GradingRun.submission))
     ).all()
     for run in runs:
         if not run.parts:

@@ -34,11 +34,20 @@ PENDING_KEY = "lti_outbox_pending"
 FIRST_SWEEP_DELAY = timedelta(seconds=60)
 
 
+@dataclass(frozen=True)
+class Counted:
+    """A student's counted score, where it comes from, and whether an instructor set it."""
+
+    score: float
+    #: The graded submission behind it (None for an override with no graded submission).
+    submission_id: int | None
+    overridden: bool
+
+
 def counted_submission(
     session: so.Session, assignment: Assignment, student_id: int
-) -> tuple[float, int | None] | None:
-    """The student's counted score and the submission it comes from (None for a score an
-    instructor set with no graded submission behind it)."""
+) -> Counted | None:
+    """The student's counted score (None: nothing graded and no override)."""
     manual = overridden_scores(session, assignment.id).get(student_id)
     rows = session.execute(
         sa.select(Submission.id, Submission.created_at, Submission.score, Submission.days_late)
@@ -51,9 +60,10 @@ def counted_submission(
         .order_by(Submission.id)
     ).all()
     best = counted(assignment, [Attempt(i, c, s, d) for i, c, s, d in rows if s is not None])
+    submission_id = best[1].submission_id if best else None
     if manual is not None:
-        return manual, best[1].submission_id if best else None
-    return (best[0], best[1].submission_id) if best else None
+        return Counted(manual, submission_id, True)
+    return Counted(best[0], submission_id, False) if best else None
 
 
 def describe(session: so.Session, submission_id: int) -> str:
@@ -115,9 +125,10 @@ def _note(
     # Read the score after taking the row lock: a concurrent change is serialised behind it.
     assignment = session.get_one(Assignment, item.assignment_id)
     found = counted_submission(session, assignment, student_id)
-    score, submission_id = found if found else (None, None)
+    score = found.score if found else None
+    submission_id = found.submission_id if found else None
     comment = describe(session, submission_id) if submission_id else ""
-    if student_id in overridden_scores(session, assignment.id):
+    if found is not None and found.overridden:
         comment = ("Score set by the instructor. " + comment).strip()
     maximum = assignment.max_score
     if row is None:

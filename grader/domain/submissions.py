@@ -192,6 +192,15 @@ def late_factor(assignment: Assignment, days_late: float) -> float:
     return max(0.0, 1.0 - math.ceil(days_late) * assignment.late_penalty_per_day / 100)
 
 
+def submissions_of(session: so.Session, assignment_id: int, student_id: int) -> list[Submission]:
+    """A student's submissions of an assignment, newest first."""
+    return list(session.scalars(
+        sa.select(Submission)
+        .where(Submission.assignment_id == assignment_id, Submission.student_id == student_id)
+        .order_by(Submission.id.desc())
+    ))
+
+
 def get_submission(session: so.Session, submission_id: int) -> Submission:
     """The submission ``submission_id``.
 

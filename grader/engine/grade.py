@@ -6,7 +6,7 @@ import copy
 import dataclasses
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from grader.engine.assignments import get_assignment
 from grader.engine.plugin import Assignment, Case, Part
@@ -83,10 +83,9 @@ def grade(
 
 
 def _from_report(
-    a: Assignment, seed: int, cases: dict[str, list[Case]] | object,
+    a: Assignment, seed: int, cases: Mapping[str, Sequence[Case]],
     expected: dict[str, list[Expected]], report: RunReport,
 ) -> GradeResult:
-    assert isinstance(cases, dict)
     if report.import_status != "ok":
         return _import_failure(a, seed, report)
     parts = []

@@ -212,7 +212,7 @@ def reconcile(
         lines.append(
             ReconcileLine(
                 user,
-                found[0] if found else None,
+                found.score if found else None,
                 theirs.get(sub) if read_back and not error else None,
                 assignment.max_score,
                 rows.get(user.id),

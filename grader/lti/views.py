@@ -251,7 +251,6 @@ def _teaching(course_id: int) -> User:
 @bp.route("/links/<int:link_id>/choose", methods=["GET", "POST"])
 def choose(link_id: int) -> str | Response:
     """The instructor picks, once, which assignment a placement in the LMS opens."""
-    from grader.engine.assignments import list_assignments
 
     link = db.session.get(LtiResourceLink, link_id)
     if link is None:
@@ -269,6 +268,13 @@ def choose(link_id: int) -> str | Response:
             _after_launch(context, link)
             return redirect(_landing(assignment.id, True), 303)
         flash("Choose one of the assignments.", "error")
+    return _choose_page(course, link)
+
+
+def _choose_page(course: Course, link: LtiResourceLink | None) -> str:
+    """The page where an instructor picks a plugin, or one of the course's assignments."""
+    from grader.engine.assignments import list_assignments
+
     existing = db.session.scalars(
         sa.select(Assignment).where(Assignment.course_id == course.id).order_by(Assignment.id)
     ).all()
@@ -294,7 +300,6 @@ def _chosen(course: Course, choice: str) -> Assignment | None:
 def deep_link() -> str | Response:
     """Deep linking: the instructor picks an assignment; we answer the platform with a
     signed resource link carrying it and its line item."""
-    from grader.engine.assignments import list_assignments
 
     remembered: dict[str, Any] | None = session.get("lti_deep_link")
     if not remembered:
@@ -326,12 +331,7 @@ def deep_link() -> str | Response:
             )
             return page
         flash("Choose one of the assignments.", "error")
-    existing = db.session.scalars(
-        sa.select(Assignment).where(Assignment.course_id == course.id).order_by(Assignment.id)
-    ).all()
-    return render_template(
-        "lti/choose.html", link=None, course=course, plugins=list_assignments(), existing=existing
-    )
+    return _choose_page(course, None)
 
 
 def _reconciled(assignment_id: int) -> tuple[Assignment, services.Reconciliation]:

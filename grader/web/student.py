@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from grader.domain.course_admin import courses_of
 from grader.domain.exceptions_per_student import audit_trail
 from grader.domain.standing import student_standing
-from grader.domain.submissions import due_date_for
+from grader.domain.submissions import due_date_for, submissions_of
 from grader.domain.uploads import submit
 from grader.engine.assignments import UnknownAssignment, get_assignment
 from grader.extensions import db
@@ -58,11 +57,7 @@ def assignment(assignment_id: int) -> str:
     """One assignment: rules, handout, starter, the upload form and past submissions."""
     me = user()
     found = assignment_for_student(me, assignment_id)
-    submissions = db.session.scalars(
-        sa.select(Submission)
-        .where(Submission.assignment_id == found.id, Submission.student_id == me.id)
-        .order_by(Submission.id.desc())
-    ).all()
+    submissions = submissions_of(db.session, found.id, me.id)
     return render_template(
         "student/assignment.html", assignment=found, plugin=_plugin(found),
         standing=student_standing(db.session, found, me), submissions=submissions,

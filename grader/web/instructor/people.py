@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -16,10 +15,10 @@ from grader.domain.exceptions_per_student import (
 )
 from grader.domain.invitations import create_password_link
 from grader.domain.standing import student_standing
-from grader.domain.submissions import extra_attempts
+from grader.domain.submissions import extra_attempts, submissions_of
 from grader.exceptions import InvalidInput
 from grader.extensions import db
-from grader.models import Submission, User
+from grader.models import User
 from grader.web.access import assignment_taught_by, course_taught_by, student_of
 from grader.web.auth import login_required, user
 from grader.web.context import back
@@ -94,11 +93,7 @@ def student(assignment_id: int, student_id: int) -> str:
     """One student on one assignment: submissions, exceptions and their audit trail."""
     assignment = assignment_taught_by(user(), assignment_id)
     target = student_of(assignment, student_id)
-    submissions = db.session.scalars(
-        sa.select(Submission)
-        .where(Submission.assignment_id == assignment.id, Submission.student_id == target.id)
-        .order_by(Submission.id.desc())
-    ).all()
+    submissions = submissions_of(db.session, assignment.id, target.id)
     standing = student_standing(db.session, assignment, target)
     return render_template(
         "instructor/student.html", assignment=assignment, student=target,
