@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from grader.engine.runner import Limits, PartCall
+from grader.engine.runner_contract import Limits, PartCall
 from worker.sandbox import SandboxRunner
 
 SUBMISSION = """

@@ -51,6 +51,26 @@ DEFAULTS: dict[str, Any] = {
     "FRAME_ANCESTORS": "",
     # How long the list of framing origins read from the database is reused.
     "FRAME_ANCESTORS_CACHE_SECONDS": 30.0,
+    # Uploads one student may make per minute, whatever the channel (pages, LMS launch, API);
+    # counted in the database, so it holds across web processes. 0 turns it off.
+    "SUBMISSIONS_PER_MINUTE": 5,
+    # CSRF tokens live as long as the session (the session cookie already expires).
+    "WTF_CSRF_TIME_LIMIT": None,
+    # --- LTI 1.3 ---
+    # A delivery holds its outbox row this long; another sender waits it out.
+    "LTI_DELIVERY_LEASE_SECONDS": 60.0,
+    # First retry of a failed delivery, doubled each time, up to the maximum.
+    "LTI_RETRY_BACKOFF_SECONDS": 10.0,
+    "LTI_MAX_BACKOFF_SECONDS": 3600.0,
+    # How often the sweep re-enqueues undelivered scores that are due.
+    "LTI_SWEEP_INTERVAL_SECONDS": 30.0,
+    # A launch syncs the course roster from the LMS at most this often.
+    "LTI_ROSTER_SYNC_MINUTES": 60.0,
+    # A rotated-out key of ours stays published this long.
+    "LTI_KEY_OVERLAP_DAYS": 7.0,
+    # Lifetime of the one-time link that moves an embedded launch whose cookies the browser
+    # blocks into a new window.
+    "LTI_HANDOFF_SECONDS": 120.0,
 }
 
 
@@ -69,7 +89,7 @@ def celery_config(config: dict[str, Any]) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "beat_schedule": {
             "sweep-expired-leases": {
-                "task": "worker.tasks.sweep",
+                "task": "grader.tasks.sweeper.sweep",
                 "schedule": float(config["SWEEP_INTERVAL_SECONDS"]),
             }
         },

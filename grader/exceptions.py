@@ -84,3 +84,17 @@ class Conflict(AutogradeError):
 
     code = "conflict"
     status = 409
+
+
+class RateLimited(AutogradeError):
+    """The student submitted too often in the last minute."""
+
+    code = "rate_limited"
+    status = 429
+
+
+class TooManyLogins(AutogradeError):
+    """Too many failed logins for this account or from this address; wait, then try again."""
+
+    code = "rate_limited"
+    status = 429

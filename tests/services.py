@@ -13,8 +13,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from grader.cli.serve import PrivateRedis
 from grader.extensions import make_engine
-from grader.serve import PrivateRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 

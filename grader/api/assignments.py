@@ -15,11 +15,10 @@ from grader.domain.courses import get_assignment_row
 from grader.domain.grades import StudentGrade, canvas_csv, gradebook
 from grader.domain.regrades import start_regrade
 from grader.domain.roster import find_enrolled_student, is_instructor_of
-from grader.domain.submissions import create_submission, decode_source
-from grader.exceptions import Forbidden, InvalidInput, SubmissionTooLarge
+from grader.domain.uploads import submit, submitting_student
+from grader.exceptions import InvalidInput, SubmissionTooLarge
 from grader.extensions import db
 from grader.models import Assignment, Enrollment, Submission
-from worker.tasks import enqueue
 
 
 @bp.get("/assignments")
@@ -37,7 +36,7 @@ def list_assignments() -> dict[str, Any]:
 
 @bp.get("/assignments/<int:assignment_id>")
 @require()
-def get_assignment(assignment_id: int) -> dict[str, Any]:
+def show_assignment(assignment_id: int) -> dict[str, Any]:
     """One assignment."""
     assignment = get_assignment_row(db.session, assignment_id)
     check_member(assignment.course_id, f"assignment {assignment_id}")
@@ -57,24 +56,14 @@ def post_submission(assignment_id: int) -> tuple[dict[str, Any], int, dict[str, 
     if upload is None or not upload.filename:
         raise InvalidInput("send the submission as multipart/form-data field 'file'")
     user = current_user()
-    key = request.form.get("student", "").strip()
-    if is_instructor_of(db.session, user, assignment.course_id):
-        if not key:
-            raise InvalidInput("field 'student' (email or LMS user id) is required")
-        student = find_enrolled_student(db.session, assignment.course_id, key)
-    else:
-        if key and key.lower() not in (user.email, user.lms_user_id):
-            raise Forbidden("students may only submit for themselves")
-        student = find_enrolled_student(db.session, assignment.course_id, user.email)
+    student = submitting_student(db.session, assignment, user, request.form.get("student", ""))
     data = upload.stream.read(limit + 1)
     upload.close()
-    code = decode_source(upload.filename, data, limit)
-    submission = create_submission(
-        db.session, assignment, student, upload.filename, code, submitted_by=user
+    submission = submit(
+        db.session, assignment, student, filename=upload.filename, data=data, max_bytes=limit,
+        per_minute=int(current_app.config["SUBMISSIONS_PER_MINUTE"]), submitted_by=user,
     )
-    run_id = submission.runs[0].id if submission.runs else None
     db.session.commit()
-    enqueue([(submission.id, run_id)] if run_id else [])
     url = url_for("api.get_submission", submission_id=submission.id, _external=True)
     return {"id": submission.id, "url": url, "status": "queued"}, 202, {"Location": url}
 
@@ -153,7 +142,6 @@ def post_regrade(assignment_id: int) -> tuple[dict[str, Any], int, dict[str, str
         db.session, assignment, current_user(), preview=preview, reason=reason
     )
     db.session.commit()
-    enqueue(pairs)
     url = url_for("api.get_regrade", regrade_id=regrade.id, _external=True)
     return (
         {"id": regrade.id, "url": url, "runs": len(pairs), "preview": preview},

@@ -33,7 +33,7 @@ def assignment_doc(assignment: Assignment) -> dict[str, Any]:
         "late_penalty_per_day": assignment.late_penalty_per_day,
         "late_cutoff_days": assignment.late_cutoff_days,
         "feedback_before_due": assignment.feedback_before_due,
-        "url": url_for("api.get_assignment", assignment_id=assignment.id, _external=True),
+        "url": url_for("api.show_assignment", assignment_id=assignment.id, _external=True),
     }
 
 

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.domain.courses import check_rules
-from grader.domain.grading import apply_points
 from grader.domain.outbox import note_assignment
 from grader.domain.roster import RosterEntry, RosterResult, upsert_roster
+from grader.domain.runs import apply_points
 from grader.domain.submissions import recompute_lateness
 from grader.exceptions import InvalidInput
 from grader.models import Assignment, Course, Enrollment, User

@@ -60,10 +60,10 @@ def create_assignment(
     Raises:
         InvalidInput: unknown slug or invalid rule.
     """
-    from grader.engine.assignments import UnknownAssignment, get_assignment
+    from grader.engine.registry import UnknownAssignment, get_plugin
 
     try:
-        plugin = get_assignment(slug)
+        plugin = get_plugin(slug)
     except UnknownAssignment as exc:
         raise InvalidInput(str(exc)) from None
     check_rules(counts=counts, late_penalty_per_day=late_penalty_per_day,

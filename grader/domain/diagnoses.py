@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from grader.engine.assignments import UnknownAssignment, get_assignment
 from grader.engine.common_mistakes import GENERIC
+from grader.engine.registry import UnknownAssignment, get_plugin
 
 
 @cache
@@ -13,7 +13,7 @@ def messages(slug: str) -> dict[str, str]:
     """code -> message for the assignment ``slug`` (generic wording where it has none)."""
     found = {code: message for code, (_, message) in GENERIC.items()}
     try:
-        plugin = get_assignment(slug)
+        plugin = get_plugin(slug)
     except UnknownAssignment:
         return found
     found.update(plugin.generic_messages)

@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 
 from grader.domain.submissions import late_factor
 from grader.models import Assignment, Enrollment, Submission, User
-from grader.models.web import ScoreOverride
+from grader.models.accommodations import ScoreOverride
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash
 from grader.domain.users import normalize_email, set_password
 from grader.exceptions import Conflict, InvalidInput, NotFound, Unauthorized
 from grader.models import Enrollment, User, utcnow
-from grader.models.web import LINK_PURPOSES, PasswordLink
+from grader.models.logins import LINK_PURPOSES, PasswordLink
 
 LIFETIMES = {"invite": timedelta(days=14), "reset": timedelta(days=2)}
 MIN_PASSWORD_LENGTH = 8

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from grader.exceptions import AutogradeError
+from grader.exceptions import TooManyLogins
 from grader.models import utcnow
-from grader.models.web import LoginFailure
+from grader.models.logins import LoginFailure
 
 #: How long a failure counts.
 WINDOW = timedelta(minutes=15)
@@ -23,13 +23,6 @@ WINDOW = timedelta(minutes=15)
 #: limit). Behind a reverse proxy every client shares its address: hence the generous one.
 PER_ACCOUNT = 10
 PER_IP = 100
-
-
-class TooManyLogins(AutogradeError):
-    """Too many failed logins for this account or from this address; wait, then try again."""
-
-    code = "rate_limited"
-    status = 429
 
 
 def _key(email: str) -> str:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 import sqlalchemy.orm as so
 
+from grader.domain import jobs
 from grader.domain.grades import Attempt, counted, overridden_scores
 from grader.models import (
     Assignment,
@@ -29,7 +30,6 @@ from grader.models import (
 )
 
 #: Session.info key: outbox ids to enqueue once the transaction commits.
-PENDING_KEY = "lti_outbox_pending"
 #: A new row is left to its own message this long before the sweep sends it again.
 FIRST_SWEEP_DELAY = timedelta(seconds=60)
 
@@ -159,7 +159,7 @@ def _note(
     row.score_given, row.score_maximum, row.comment = score, maximum, comment
     row.submission_id, row.lti_user_id = submission_id, sub
     session.flush()
-    queue_after_commit(session, row.id)
+    jobs.deliver_after_commit(session, row.id)
     return row
 
 
@@ -179,11 +179,6 @@ def _locked_row(session: so.Session, item_id: int, student_id: int) -> LtiScoreO
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-
-
-def queue_after_commit(session: so.Session, outbox_id: int) -> None:
-    """Ask for ``outbox_id`` to be delivered once the session's transaction commits."""
-    session.info.setdefault(PENDING_KEY, set()).add(outbox_id)
 
 
 def note_assignment(session: so.Session, assignment_id: int) -> int:
@@ -251,7 +246,7 @@ def record_delivery(session: so.Session, delivery: Delivery, now: datetime | Non
     """Mark ``delivery.version`` delivered (never lowers what was delivered).
 
     Returns:
-        Whether a newer version is waiting (deliver again).
+        Whether a newer version is waiting (it is delivered again once the caller commits).
     """
     now = now or utcnow()
     session.execute(
@@ -274,7 +269,10 @@ def record_delivery(session: so.Session, delivery: Delivery, now: datetime | Non
         .execution_options(synchronize_session=False)
     )
     row = session.get_one(LtiScoreOutbox, delivery.outbox_id, populate_existing=True)
-    return row.delivered_version < row.version
+    newer = row.delivered_version < row.version
+    if newer:
+        jobs.deliver_after_commit(session, row.id)
+    return newer
 
 
 def record_failure(
@@ -302,9 +300,10 @@ def record_failure(
 
 
 def due_for_delivery(session: so.Session, now: datetime | None = None) -> list[int]:
-    """Undelivered rows whose next attempt is due and that nobody holds (for the sweep)."""
+    """Undelivered rows whose next attempt is due and that nobody holds (for the sweep); each
+    is delivered once the caller commits."""
     now = now or utcnow()
-    return list(
+    due = list(
         session.scalars(
             sa.select(LtiScoreOutbox.id)
             .where(
@@ -318,6 +317,9 @@ def due_for_delivery(session: so.Session, now: datetime | None = None) -> list[i
             .order_by(LtiScoreOutbox.id)
         )
     )
+    for outbox_id in due:
+        jobs.deliver_after_commit(session, outbox_id)
+    return due
 
 
 def resend(session: so.Session, outbox_ids: list[int], now: datetime | None = None) -> int:
@@ -328,6 +330,6 @@ def resend(session: so.Session, outbox_ids: list[int], now: datetime | None = No
     ).all()
     for row in rows:
         bump(row, now)
-        queue_after_commit(session, row.id)
+        jobs.deliver_after_commit(session, row.id)
     session.flush()
     return len(rows)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from grader.domain import jobs
 from grader.domain.grades import counted_scores
 from grader.exceptions import NotFound
 from grader.models import Assignment, GradingRun, Regrade, Submission, User, utcnow
@@ -25,7 +26,7 @@ def start_regrade(
     """Open a regrade: one queued run per finished submission of the assignment.
 
     Returns:
-        The regrade and the (submission id, run id) pairs to enqueue after the commit.
+        The regrade and its (submission id, run id) pairs, graded once the caller commits.
     """
     now = utcnow()
     before = counted_scores(session, assignment)
@@ -58,6 +59,8 @@ def start_regrade(
     ]
     session.add_all(runs)
     session.flush()
+    for run in runs:
+        jobs.grade_after_commit(session, run.submission_id, run.id)
     return regrade, [(r.submission_id, r.id) for r in runs]
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from grader.domain.exceptions_per_student import override_for
+from grader.domain.accommodations import override_for
 from grader.domain.grades import (
     StudentGrade,
     canvas_csv,
@@ -21,7 +21,7 @@ from grader.domain.grades import (
 )
 from grader.domain.submissions import attempt_limit_for, charged_attempts, due_date_for, late_factor
 from grader.models import Assignment, Submission, User, utcnow
-from grader.models.web import ScoreOverride
+from grader.models.accommodations import ScoreOverride
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from grader.domain import jobs
 from grader.exceptions import (
     AttemptLimitReached,
     InvalidSubmission,
@@ -83,7 +84,7 @@ def charged_attempts(session: so.Session, assignment_id: int, student_id: int) -
 
 def extra_attempts(session: so.Session, assignment_id: int, student_id: int) -> int:
     """Attempts granted to the student on top of the assignment's limit."""
-    from grader.models.web import AttemptGrant
+    from grader.models.accommodations import AttemptGrant
 
     return session.scalar(sa.select(AttemptGrant.extra_attempts).where(
         AttemptGrant.assignment_id == assignment_id, AttemptGrant.user_id == student_id)) or 0
@@ -108,7 +109,7 @@ def create_submission(
 ) -> Submission:
     """Store a submission and its queued initial grading run (flushed, not committed).
 
-    The caller commits, then enqueues ``grade_submission(submission.id)``.
+    The run is graded once the caller commits (see :mod:`grader.domain.jobs`).
 
     Raises:
         AttemptLimitReached: the student used every attempt.
@@ -162,6 +163,7 @@ def create_submission(
     )
     session.add(run)
     session.flush()
+    jobs.grade_after_commit(session, submission.id, run.id)
     return submission
 
 

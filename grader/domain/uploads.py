@@ -1,4 +1,6 @@
-"""Submitting from the web pages: the per-student rate limit on top of ``create_submission``."""
+"""The one way an upload becomes a submission, whatever the channel (pages, LMS-launched pages,
+API): who it is for, the per-student rate limit, the file-name and encoding rules, then
+``create_submission``."""
 
 from __future__ import annotations
 
@@ -7,16 +9,15 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from grader.domain.roster import find_enrolled_student, is_instructor_of
 from grader.domain.submissions import create_submission, decode_source
-from grader.exceptions import AutogradeError, InvalidSubmission
+from grader.exceptions import (
+    Forbidden,
+    InvalidInput,
+    InvalidSubmission,
+    RateLimited,
+)
 from grader.models import Assignment, Submission, User, utcnow
-
-
-class RateLimited(AutogradeError):
-    """The student submitted too often in the last minute."""
-
-    code = "rate_limited"
-    status = 429
 
 
 def check_rate(session: so.Session, student: User, per_minute: int,
@@ -40,11 +41,33 @@ def check_rate(session: so.Session, student: User, per_minute: int,
                           "and try again")
 
 
+def submitting_student(
+    session: so.Session, assignment: Assignment, caller: User, key: str = ""
+) -> User:
+    """Who an upload by ``caller`` is for: an instructor of the course names an enrolled student
+    (email or LMS user id); anyone else submits for themselves only.
+
+    Raises:
+        InvalidInput: an instructor named nobody.
+        Forbidden: a student named someone else.
+        NotEnrolled: the student is not enrolled in the assignment's course.
+    """
+    key = key.strip()
+    if is_instructor_of(session, caller, assignment.course_id):
+        if not key:
+            raise InvalidInput("field 'student' (email or LMS user id) is required")
+        return find_enrolled_student(session, assignment.course_id, key)
+    if key and key.lower() not in (caller.email, caller.lms_user_id):
+        raise Forbidden("students may only submit for themselves")
+    return find_enrolled_student(session, assignment.course_id, caller.email)
+
+
 def submit(
     session: so.Session, assignment: Assignment, student: User, *,
     filename: str, data: bytes, max_bytes: int, per_minute: int,
+    submitted_by: User | None = None,
 ) -> Submission:
-    """Validate and store a student's upload (flushed; the caller commits, then enqueues).
+    """Validate and store an upload for ``student`` (flushed; graded once the caller commits).
 
     Raises:
         RateLimited, InvalidSubmission, SubmissionTooLarge, AttemptLimitReached, PastCutoff.
@@ -54,4 +77,5 @@ def submit(
     if not filename:
         raise InvalidSubmission("choose a .py file or paste your code")
     code = decode_source(filename, data, max_bytes)
-    return create_submission(session, assignment, student, filename, code)
+    return create_submission(session, assignment, student, filename, code,
+                             submitted_by=submitted_by)

@@ -12,7 +12,7 @@ import numpy as np
 
 from grader.engine.compare import close
 from grader.engine.plugin import Tolerance
-from grader.engine.runner import Value
+from grader.engine.runner_contract import Value
 
 Detector = Callable[[Value, Value | None, Tolerance], bool]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.engine.plugin import Tolerance
-from grader.engine.runner import Value
+from grader.engine.runner_contract import Value
 
 _REAL_KINDS = frozenset("fiu")
 

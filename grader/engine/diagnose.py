@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from grader.engine.common_mistakes import GENERIC
 from grader.engine.compare import close
-from grader.engine.plugin import Assignment, Observation
-from grader.engine.runner import Value
+from grader.engine.plugin import AssignmentPlugin, Observation
+from grader.engine.runner_contract import Value
 
 
 def _variants(found: Value | list[Value] | None) -> list[Value]:
@@ -17,7 +17,7 @@ def _variants(found: Value | list[Value] | None) -> list[Value]:
 
 
 def diagnose(
-    assignment: Assignment, part: str, seen: Sequence[Observation]
+    assignment: AssignmentPlugin, part: str, seen: Sequence[Observation]
 ) -> list[tuple[str, str]]:
     """The (code, message) pairs of the known mistakes that explain a part's failures.
 

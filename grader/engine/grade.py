@@ -8,10 +8,10 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 
-from grader.engine.assignments import get_assignment
-from grader.engine.plugin import Assignment, Case, Part
+from grader.engine.plugin import AssignmentPlugin, Case, Part
+from grader.engine.registry import get_plugin
 from grader.engine.result import GradeResult, PartResult, PartStatus
-from grader.engine.runner import PartCall, Runner, RunReport, Value
+from grader.engine.runner_contract import PartCall, Runner, RunReport, Value
 from grader.engine.score import Expected, score_part
 
 #: Seeds are drawn below this bound so they fit every database's integer column.
@@ -36,7 +36,7 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000.0, 3)
 
 
-def with_points(assignment: Assignment, points: Mapping[str, float]) -> Assignment:
+def with_points(assignment: AssignmentPlugin, points: Mapping[str, float]) -> AssignmentPlugin:
     """The assignment with a course's own points per part (parts not named keep theirs)."""
     unknown = set(points) - {p.name for p in assignment.parts}
     if unknown:
@@ -49,7 +49,7 @@ def with_points(assignment: Assignment, points: Mapping[str, float]) -> Assignme
 
 
 def grade(
-    code: str, assignment: Assignment | str, *, seed: int | None = None, runner: Runner,
+    code: str, assignment: AssignmentPlugin | str, *, seed: int | None = None, runner: Runner,
     points: Mapping[str, float] | None = None,
 ) -> GradeResult:
     """Grade ``code`` (a student's module source) against ``assignment``.
@@ -60,7 +60,7 @@ def grade(
     Args:
         points: Points per part set for a course, instead of the plugin's defaults.
     """
-    a = assignment if isinstance(assignment, Assignment) else get_assignment(assignment)
+    a = assignment if isinstance(assignment, AssignmentPlugin) else get_plugin(assignment)
     if points:
         a = with_points(a, points)
     seed = draw_seed() if seed is None else seed
@@ -83,7 +83,7 @@ def grade(
 
 
 def _from_report(
-    a: Assignment, seed: int, cases: Mapping[str, Sequence[Case]],
+    a: AssignmentPlugin, seed: int, cases: Mapping[str, Sequence[Case]],
     expected: dict[str, list[Expected]], report: RunReport,
 ) -> GradeResult:
     if report.import_status != "ok":
@@ -113,7 +113,7 @@ def _summary(parts: list[PartResult], score: float, max_score: float) -> str:
     return f"Score {score:g} of {max_score:g}. To fix: " + "; ".join(todo) + "."
 
 
-def _import_failure(a: Assignment, seed: int, report: RunReport) -> GradeResult:
+def _import_failure(a: AssignmentPlugin, seed: int, report: RunReport) -> GradeResult:
     err = report.import_error
     status = report.import_status
     limits = a.limits

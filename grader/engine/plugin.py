@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.engine.runner import Arg, Limits, Value
+from grader.engine.runner_contract import Arg, Limits, Value
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Tolerance:
 
 
 @dataclass(frozen=True)
-class Assignment:
+class AssignmentPlugin:
     """An assignment plugin: reference, seeded cases, mistake catalog, handout, limits, points."""
 
     slug: str

@@ -9,9 +9,9 @@ import numpy as np
 
 from grader.engine.compare import Verdict, check
 from grader.engine.diagnose import diagnose
-from grader.engine.plugin import Assignment, Case, Observation, Part
+from grader.engine.plugin import AssignmentPlugin, Case, Observation, Part
 from grader.engine.result import PartResult, PartStatus
-from grader.engine.runner import CaseReturn, ErrorInfo, Limits, PartRun, Value
+from grader.engine.runner_contract import CaseReturn, ErrorInfo, Limits, PartRun, Value
 from grader.engine.snippet import counterexample
 
 
@@ -40,7 +40,7 @@ def _error_text(err: ErrorInfo) -> str:
     return text
 
 
-def _judge(exp: Expected, ret: CaseReturn, assignment: Assignment) -> Verdict:
+def _judge(exp: Expected, ret: CaseReturn, assignment: AssignmentPlugin) -> Verdict:
     if ret.error is not None:
         return Verdict(False, _error_text(ret.error))
     verdict = check(exp.value, ret.value, assignment.tolerance)
@@ -64,7 +64,7 @@ def _unfinished(run: PartRun, limits: Limits, answered: int, total: int) -> str:
 
 
 def score_part(
-    assignment: Assignment, part: Part, cases: Sequence[Case],
+    assignment: AssignmentPlugin, part: Part, cases: Sequence[Case],
     expected: Sequence[Expected], run: PartRun,
 ) -> PartResult:
     """Grade one part from what the runner reported."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.engine.plugin import Case, Part, Tolerance
-from grader.engine.runner import Arg, Value
+from grader.engine.runner_contract import Arg, Value
 
 
 def _literal(value: Arg | Value) -> str:

@@ -224,7 +224,7 @@ def _landing(assignment_id: int, teaching: bool) -> str:
 def _after_launch(context: LtiContext, link: LtiResourceLink | None) -> None:
     if not current_app.config["ENQUEUE"]:
         return
-    from worker.lti_tasks import set_up_link, sync_roster
+    from grader.tasks.lms import set_up_link, sync_roster
 
     every = timedelta(minutes=float(current_app.config["LTI_ROSTER_SYNC_MINUTES"]))
     if context.memberships_url and (
@@ -273,13 +273,13 @@ def choose(link_id: int) -> str | Response:
 
 def _choose_page(course: Course, link: LtiResourceLink | None) -> str:
     """The page where an instructor picks a plugin, or one of the course's assignments."""
-    from grader.engine.assignments import list_assignments
+    from grader.engine.registry import list_plugins
 
     existing = db.session.scalars(
         sa.select(Assignment).where(Assignment.course_id == course.id).order_by(Assignment.id)
     ).all()
     return render_template(
-        "lti/choose.html", link=link, course=course, plugins=list_assignments(), existing=existing
+        "lti/choose.html", link=link, course=course, plugins=list_plugins(), existing=existing
     )
 
 

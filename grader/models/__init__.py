@@ -1,8 +1,10 @@
 """The database models; importing this package registers every table on ``Base.metadata``."""
 
+from grader.models.accommodations import AttemptGrant, AuditEvent, ScoreOverride
 from grader.models.assignments import Assignment
 from grader.models.base import Base, utcnow
 from grader.models.courses import Course, Enrollment, Extension
+from grader.models.logins import LoginFailure, PasswordLink
 from grader.models.lti import (
     LtiContext,
     LtiDeployment,
@@ -22,6 +24,8 @@ from grader.models.users import ApiToken, User
 __all__ = [
     "ApiToken",
     "Assignment",
+    "AttemptGrant",
+    "AuditEvent",
     "Base",
     "Course",
     "Enrollment",
@@ -37,8 +41,11 @@ __all__ = [
     "LtiScoreOutbox",
     "LtiUsedNonce",
     "LtiUserLink",
+    "LoginFailure",
+    "PasswordLink",
     "PartResultRow",
     "Regrade",
+    "ScoreOverride",
     "Submission",
     "User",
     "utcnow",

@@ -50,8 +50,6 @@ def init_app(app: Flask) -> None:
     app.config["FRAME_ANCESTORS"] = extra_origins(app.config.get("FRAME_ANCESTORS"))
     # AUTOGRADE_SESSION_COOKIE_SECURE=true behind HTTPS; the CSRF check then also wants a
     # same-origin Referer, which browsers send under our Referrer-Policy.
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    app.config.setdefault("WEB_SUBMISSIONS_PER_MINUTE", 5)
     csrf.init_app(app)
     api = app.blueprints.get("api")
     if api is not None:

@@ -8,19 +8,18 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from grader.domain.accommodations import audit_trail
 from grader.domain.course_admin import courses_of
-from grader.domain.exceptions_per_student import audit_trail
 from grader.domain.standing import student_standing
 from grader.domain.submissions import due_date_for, submissions_of
 from grader.domain.uploads import submit
-from grader.engine.assignments import UnknownAssignment, get_assignment
+from grader.engine.registry import UnknownAssignment, get_plugin
 from grader.extensions import db
 from grader.models import Assignment, Submission, utcnow
 from grader.web import render
 from grader.web.access import assignment_for_student, submission_for
 from grader.web.auth import login_required, user
 from grader.web.context import back, register_error_pages
-from worker.tasks import enqueue
 
 bp = Blueprint("student", __name__)
 register_error_pages(bp)
@@ -46,7 +45,7 @@ def dashboard() -> str | BaseResponse:
 
 def _plugin(assignment: Assignment) -> Any:
     try:
-        return get_assignment(assignment.slug)
+        return get_plugin(assignment.slug)
     except UnknownAssignment:
         return None
 
@@ -102,10 +101,8 @@ def upload(assignment_id: int) -> BaseResponse:
         filename = "submission.py"
         data = request.form.get("code", "").replace("\r\n", "\n").encode()
     submission = submit(db.session, found, me, filename=filename, data=data, max_bytes=limit,
-                        per_minute=int(current_app.config["WEB_SUBMISSIONS_PER_MINUTE"]))
-    run_id = submission.runs[0].id
+                        per_minute=int(current_app.config["SUBMISSIONS_PER_MINUTE"]))
     db.session.commit()
-    enqueue([(submission.id, run_id)])
     return redirect(url_for("student.submission", submission_id=submission.id))
 
 

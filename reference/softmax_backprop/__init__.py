@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.engine.plugin import Assignment, Part, Tolerance
-from grader.engine.runner import Arg, Limits, Value
+from grader.engine.plugin import AssignmentPlugin, Part, Tolerance
+from grader.engine.runner_contract import Arg, Limits, Value
 from reference.softmax_backprop import solution as ref
 from reference.softmax_backprop.cases import make_cases
 from reference.softmax_backprop.mistakes import CATALOG, GENERIC_MESSAGES
@@ -23,7 +23,7 @@ def _relu_at_one(name: str):  # type: ignore[no-untyped-def]
     return alternatives
 
 
-ASSIGNMENT = Assignment(
+ASSIGNMENT = AssignmentPlugin(
     slug="softmax-backprop",
     title="Softmax and backpropagation through a 2-layer network",
     parts=(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from grader.engine.plugin import Mistake, Observation
-from grader.engine.runner import Arg, Value
+from grader.engine.runner_contract import Arg, Value
 from reference.softmax_backprop import solution as ref
 
 Array = np.ndarray

@@ -44,7 +44,7 @@ def live(redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     upgrade(engine)
     engine.dispose()
     config = {"DATABASE_URL": url, "REDIS_URL": redis_server.url_of(REDIS_DBS["browser"]),
-              "SECRET_KEY": "browser", "WEB_SUBMISSIONS_PER_MINUTE": 20}
+              "SECRET_KEY": "browser", "SUBMISSIONS_PER_MINUTE": 20}
     worker = CeleryWorker(config, concurrency=1, log=workdir / "worker.log")
     app = create_app(config)
     with app.app_context():

@@ -19,10 +19,10 @@ from grader.domain.users import create_user
 from grader.extensions import db
 from grader.lti.registration import register_platform
 from grader.models import Course, LtiContext, User
-from tests.lti.conftest import launch, login
-from tests.lti.conftest import platform as platform  # noqa: F401  (fixture)
-from tests.lti.conftest import tool as tool  # noqa: F401  (fixture)
-from tests.lti.platform import Platform, ServedApp
+from tests.grader.lti.conftest import launch, login
+from tests.grader.lti.conftest import platform as platform  # noqa: F401  (fixture)
+from tests.grader.lti.conftest import tool as tool  # noqa: F401  (fixture)
+from tests.grader.lti.platform import Platform, ServedApp
 
 XSS = '<script>alert("lti")</script><img src=x onerror=alert(1)>'
 

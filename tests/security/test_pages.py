@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from grader.domain.exceptions_per_student import override_score
+from grader.domain.accommodations import override_score
 from grader.domain.regrades import start_regrade
 from grader.extensions import db
 from grader.models import Assignment, Course, Enrollment, Submission, User
@@ -387,7 +387,7 @@ class TestLoginThrottle:
         from datetime import timedelta
 
         from grader.domain.login_limits import WINDOW
-        from grader.models.web import LoginFailure
+        from grader.models.logins import LoginFailure
 
         client = app.test_client()
         for _ in range(3):
@@ -417,7 +417,7 @@ class TestAccountTakeover:
         assert "/password/" not in body
         assert "enrolled in a course you don&#39;t teach" in body
         with app.app_context():
-            from grader.models.web import PasswordLink
+            from grader.models.logins import PasswordLink
 
             assert db.session.query(PasswordLink).count() == 0
         assert login(app.test_client(), "ada@example.com")

@@ -4,6 +4,6 @@
 reports which isolation layers this machine allows. See docs/sandbox.md.
 """
 
-from worker.sandbox.runner import SandboxRunner, sandbox_level
+from worker.sandbox.sandbox_runner import SandboxRunner, sandbox_level
 
 __all__ = ["SandboxRunner", "sandbox_level"]

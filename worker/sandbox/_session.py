@@ -14,7 +14,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 
-from grader.engine.runner import (
+from grader.engine.runner_contract import (
     CaseReturn,
     ErrorInfo,
     ImportStatus,

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from grader.domain.course_admin import course_students, courses_of, update_assignment
 from grader.domain.courses import create_assignment, create_course
-from grader.engine.assignments import list_assignments
+from grader.engine.registry import list_plugins
 from grader.exceptions import InvalidInput
 from grader.extensions import db
 from grader.web.access import assignment_taught_by, course_taught_by
@@ -45,7 +45,7 @@ def course(course_id: int) -> str:
     found = course_taught_by(user(), course_id)
     return render_template("instructor/course.html", course=found,
                            students=course_students(db.session, found.id),
-                           plugins=list_assignments())
+                           plugins=list_plugins())
 
 
 @bp.post("/courses/<int:course_id>/assignments")

@@ -21,7 +21,6 @@ from grader.web.access import assignment_taught_by
 from grader.web.auth import login_required, user
 from grader.web.context import back
 from grader.web.instructor import bp, forms
-from worker.tasks import enqueue
 
 
 def _score_chart(data: Analytics, max_score: float) -> Markup:
@@ -106,7 +105,6 @@ def regrade(assignment_id: int) -> Response:
     found, pairs = start_regrade(db.session, assignment, user(), preview=preview,
                                  reason=forms.text("reason"))
     db.session.commit()
-    enqueue(pairs)
     return redirect(url_for("instructor.regrade_report_page", regrade_id=found.id))
 
 
@@ -133,6 +131,5 @@ def apply_regrade(regrade_id: int) -> Response:
     found, pairs = start_regrade(db.session, assignment, user(), preview=False,
                                  reason=previewed.reason or f"applies preview {previewed.id}")
     db.session.commit()
-    enqueue(pairs)
     flash("Regrade started; the new scores count as each submission finishes.", "success")
     return redirect(url_for("instructor.regrade_report_page", regrade_id=found.id))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from grader.domain.course_admin import course_students, import_roster
-from grader.domain.exceptions_per_student import (
+from grader.domain.accommodations import (
     audit_trail,
     clear_override,
     grant_attempts,
     override_score,
     set_extension,
 )
+from grader.domain.course_admin import course_students, import_roster
 from grader.domain.invitations import create_password_link
 from grader.domain.standing import student_standing
 from grader.domain.submissions import extra_attempts, submissions_of

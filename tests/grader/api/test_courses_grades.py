@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from grader.domain.grading import claim_run, record_result
+from grader.domain.runs import claim_run, record_result
 from grader.extensions import db
 from grader.models import Assignment, GradingRun, Submission, utcnow
 from tests.conftest import World, bearer

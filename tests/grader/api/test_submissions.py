@@ -168,7 +168,7 @@ class TestUploadRejects:
         self, app: Flask, client: FlaskClient, world: World
     ) -> None:
         """A student's extra attempts raise their limit for uploads through the API too."""
-        from grader.domain.exceptions_per_student import grant_attempts
+        from grader.domain.accommodations import grant_attempts
         from grader.models import Assignment, User
 
         with app.app_context():

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from grader.domain import grading
+from grader.domain import runs
+from grader.domain.accommodations import clear_override, override_score, set_extension
 from grader.domain.course_admin import update_assignment
-from grader.domain.exceptions_per_student import clear_override, override_score, set_extension
 from grader.domain.grades import gradebook
 from grader.domain.submissions import create_submission
 from grader.engine import grade
@@ -39,10 +39,10 @@ def graded_submission(app: Flask, world: World, runner: Any, name: str,
         db.session.commit()
         result = grade(code, assignment.slug, seed=sub.seed, runner=runner,
                        points=assignment.part_points).to_dict()
-        run_id = grading.pending_run_id(db.session, sub.id)
+        run_id = runs.pending_run_id(db.session, sub.id)
         assert run_id is not None
-        token = grading.claim_run(db.session, run_id, "test", 30)
-        assert token and grading.record_result(db.session, run_id, token, result)
+        token = runs.claim_run(db.session, run_id, "test", 30)
+        assert token and runs.record_result(db.session, run_id, token, result)
         db.session.commit()
         return sub.id
 

@@ -4,15 +4,15 @@ the entry point group and graded through the real sandbox, diagnoses included.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from grader.engine import assignments as registry
-from grader.engine import grade
-from grader.engine.plugin import Assignment, Case, Mistake, Part
-from grader.engine.runner import Arg, Value
+from grader.engine import grade, registry
+from grader.engine.plugin import AssignmentPlugin, Case, Mistake, Part
+from grader.engine.runner_contract import Arg, Value
 
 
 def column_norms(x: np.ndarray) -> np.ndarray:
@@ -30,7 +30,7 @@ def _squared(part: str, args: tuple[Arg, ...]) -> Value | None:
     return (x * x).sum(axis=0, keepdims=True)
 
 
-TOY = Assignment(
+TOY = AssignmentPlugin(
     slug="column-norms",
     title="Column norms",
     parts=(Part("norms", ("x",), column_norms, points=5.0),),
@@ -40,18 +40,16 @@ TOY = Assignment(
 )
 
 
-class FakeEntryPoint:
-    def load(self) -> Assignment:
-        return TOY
-
-
 @pytest.fixture
-def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """TOY installed by another package, through the ``autograde.assignments`` group."""
-    def entry_points(group: str) -> list[Any]:
-        return [FakeEntryPoint()] if group == "autograde.assignments" else []
-
-    monkeypatch.setattr(registry, "entry_points", entry_points)
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """TOY installed by another distribution, through the ``autograde.assignments`` group."""
+    dist = tmp_path / "column_norms-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: column-norms\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[autograde.assignments]\ncolumn-norms = tests.grader.engine.test_plugins:TOY\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
     registry._registry.cache_clear()
     yield
     registry._registry.cache_clear()
@@ -61,9 +59,9 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 class TestOtherPlugins:
     def test_found_through_the_entry_point(self, installed: None) -> None:
         """A plugin from another package is listed beside the built-in ones."""
-        slugs = [a.slug for a in registry.list_assignments()]
+        slugs = [a.slug for a in registry.list_plugins()]
         assert "column-norms" in slugs and "softmax-backprop" in slugs
-        assert registry.get_assignment("column-norms") is TOY
+        assert registry.get_plugin("column-norms") is TOY
 
     def test_graded_and_diagnosed(self, installed: None, runner: Any) -> None:
         """Its own points, cases and catalog drive the grade."""

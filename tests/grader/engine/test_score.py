@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from grader.engine import grade
-from grader.engine.assignments import get_assignment
-from grader.engine.runner import (
+from grader.engine.registry import get_plugin
+from grader.engine.runner_contract import (
     CaseReturn,
     ErrorInfo,
     Limits,
@@ -19,7 +19,7 @@ from grader.engine.runner import (
     RunReport,
 )
 
-A = get_assignment("softmax-backprop")
+A = get_plugin("softmax-backprop")
 
 
 class Scripted:

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from grader.domain import grading
+from grader.domain import runs
 from grader.domain.courses import create_assignment, create_course
 from grader.domain.roster import enroll
 from grader.domain.submissions import create_submission
@@ -41,7 +41,7 @@ class Site:
 @pytest.fixture
 def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
     """Pages tested without CSRF tokens (a dedicated test turns it back on)."""
-    return {**app_config, "WTF_CSRF_ENABLED": False, "WEB_SUBMISSIONS_PER_MINUTE": 0}
+    return {**app_config, "WTF_CSRF_ENABLED": False, "SUBMISSIONS_PER_MINUTE": 0}
 
 
 def graded_result(score_missing: bool = True) -> dict[str, Any]:
@@ -64,11 +64,11 @@ def graded_result(score_missing: bool = True) -> dict[str, Any]:
 
 def record(submission_id: int, result: dict[str, Any]) -> None:
     """Grade a submission's initial run with ``result`` (inside an app context)."""
-    run_id = grading.pending_run_id(db.session, submission_id)
+    run_id = runs.pending_run_id(db.session, submission_id)
     assert run_id is not None
-    token = grading.claim_run(db.session, run_id, "test", 30)
+    token = runs.claim_run(db.session, run_id, "test", 30)
     assert token is not None
-    assert grading.record_result(db.session, run_id, token, result)
+    assert runs.record_result(db.session, run_id, token, result)
     db.session.commit()
 
 

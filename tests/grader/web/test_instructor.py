@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from grader.extensions import db
 from grader.models import Assignment, Regrade, User
-from grader.models.web import AuditEvent
+from grader.models.accommodations import AuditEvent
 from tests.grader.web.conftest import Site
 
 

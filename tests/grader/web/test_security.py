@@ -12,7 +12,8 @@ from grader import create_app
 from grader.domain.regrades import start_regrade
 from grader.extensions import db
 from grader.models import Assignment, Course, Regrade, Submission, User
-from grader.models.web import AuditEvent, PasswordLink
+from grader.models.accommodations import AuditEvent
+from grader.models.logins import PasswordLink
 from tests.grader.web.conftest import ADA_MARKER, PASSWORD, Site, login
 
 PAGE_BLUEPRINTS = ("auth.", "student.", "instructor.")

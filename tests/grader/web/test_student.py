@@ -100,7 +100,7 @@ class TestUpload:
 
     def test_rate_limit(self, app: Flask, ada: FlaskClient, site: Site) -> None:
         """More uploads in a minute than allowed are refused with a message."""
-        app.config["WEB_SUBMISSIONS_PER_MINUTE"] = 2
+        app.config["SUBMISSIONS_PER_MINUTE"] = 2
         upload(ada, site)
         response = ada.post(f"/assignments/{site.assignment}/submissions",
                             data={"code": "x = 1\n"}, follow_redirects=True)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from grader.engine.assignments import get_assignment
+from grader.engine.registry import get_plugin
 from reference.softmax_backprop.cases import make_cases
 
 
@@ -30,7 +30,7 @@ class TestCases:
     def test_every_part_has_cases(self) -> None:
         """Every graded part of the assignment has several cases."""
         cases = make_cases(5)
-        for part in get_assignment("softmax-backprop").parts:
+        for part in get_plugin("softmax-backprop").parts:
             assert len(cases[part.name]) >= 4
 
     def test_edge_square_large_shapes(self) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader.engine import grade
-from grader.engine.runner import Runner
+from grader.engine.runner_contract import Runner
 
 SUBMISSIONS = Path(__file__).parents[2] / "submissions" / "softmax_backprop"
 STARTER = Path(__file__).parents[3] / "reference" / "softmax_backprop" / "starter.py"

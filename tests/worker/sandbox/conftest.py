@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from grader.engine.runner import Limits, PartCall, RunReport
+from grader.engine.runner_contract import Limits, PartCall, RunReport
 from worker.sandbox import SandboxRunner
 
 #: Small limits keep the suite fast; the defaults are exercised by the benchmark.

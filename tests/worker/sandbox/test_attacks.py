@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.engine.runner import RunReport
+from grader.engine.runner_contract import RunReport
 from worker.sandbox import SandboxRunner
 
 from .conftest import FAST, call, run

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from grader.engine.runner import Limits, PartCall, RunnerError
+from grader.engine.runner_contract import Limits, PartCall, RunnerError
 from worker.sandbox import SandboxRunner, sandbox_level
 
 from .conftest import FAST, call, run

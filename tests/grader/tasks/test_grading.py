@@ -21,10 +21,10 @@ from tests.services import REDIS_DBS, CeleryWorker, empty_database, wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
-SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions" / "softmax_backprop"
+SUBMISSIONS = Path(__file__).resolve().parents[2] / "submissions" / "softmax_backprop"
 CORRECT = (SUBMISSIONS / "correct.py").read_bytes()
 SETTINGS = {
-    "RUNNER_FACTORY": "tests.worker.faulty:FlakySandboxRunner",
+    "RUNNER_FACTORY": "tests.grader.tasks.faulty:FlakySandboxRunner",
     "LEASE_SECONDS": 2,
     "LEASE_RENEW_SECONDS": 0.5,
     "QUEUED_STALE_SECONDS": 600,
@@ -134,7 +134,7 @@ class TestGradeSubmission:
 
     def test_duplicate_messages_grade_once(self, live_app: Flask, live_world: World) -> None:
         """Delivering the same message several times grades once and counts one attempt."""
-        from worker.tasks import grade_submission
+        from grader.tasks.grading import grade_submission
 
         sid = submit(live_app, live_world, CORRECT)
         with live_app.app_context():
@@ -183,8 +183,8 @@ class TestRetries:
 class TestSweeper:
     def test_expired_lease_is_graded_again(self, live_app: Flask, live_world: World) -> None:
         """A run held by a dead worker (expired lease) is re-enqueued by sweep and graded."""
-        from grader.domain.grading import claim_run
-        from worker.tasks import sweep
+        from grader.domain.runs import claim_run
+        from grader.tasks.sweeper import sweep
 
         live_app.config["ENQUEUE"] = False
         sid = submit(live_app, live_world, CORRECT)

@@ -5,7 +5,6 @@ work; every state lives in the database so a lost message is only a delay."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from celery import shared_task
@@ -56,10 +55,8 @@ def deliver_score(outbox_id: int) -> str:
         if config["ENQUEUE"]:
             deliver_score.apply_async((outbox_id,), countdown=delay)
         return f"failed: {exc.message}"
-    newer = outbox.record_delivery(session, delivery)
+    outbox.record_delivery(session, delivery)  # a newer version is sent after the commit
     session.commit()
-    if newer:
-        enqueue_deliveries([outbox_id])
     return f"delivered version {delivery.version}"
 
 
@@ -68,10 +65,9 @@ def sweep_outbox() -> int:
     """Enqueue again every undelivered row that is due (lost message, backoff elapsed), and
     forget expired launch states and nonces."""
     session = db.session
-    due = outbox.due_for_delivery(session)
+    due = outbox.due_for_delivery(session)  # sent after the commit
     purge_expired(session)
     session.commit()
-    enqueue_deliveries(due)
     return len(due)
 
 
@@ -122,10 +118,3 @@ def _commit_signing_key() -> None:
     signing_key(db.session)
     db.session.commit()
 
-
-def enqueue_deliveries(outbox_ids: Iterable[int]) -> None:
-    """Send ``deliver_score`` for each id; call after the commit."""
-    if not current_app.config["ENQUEUE"]:
-        return
-    for outbox_id in outbox_ids:
-        deliver_score.delay(outbox_id)

@@ -22,8 +22,13 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(celery_config(app.config))
     celery_app.set_default()
     # Register the tasks on this app (they are declared with shared_task).
-    import worker.lti_tasks  # noqa: F401
-    import worker.tasks  # noqa: F401
+    import grader.tasks.grading  # noqa: F401
+    import grader.tasks.lms  # noqa: F401
+    import grader.tasks.sweeper  # noqa: F401
+    from grader.tasks import dispatch
+
+    # Whatever the domain registers on a session is sent once that session commits.
+    dispatch.init_app(app)
 
     app.extensions["celery"] = celery_app
     return celery_app

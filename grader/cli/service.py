@@ -24,7 +24,7 @@ import click
 )
 def serve_command(host: str, port: int, workers: int) -> None:
     """Run the whole service here: database, Redis, a grading worker and the web server."""
-    from grader.serve import serve
+    from grader.cli.serve import serve
 
     serve(host, port, workers)
 
@@ -124,7 +124,6 @@ def regrade_command(assignment_id: int, preview: bool, reason: str, wait: bool) 
     from grader.domain.regrades import regrade_report, start_regrade
     from grader.exceptions import AutogradeError
     from grader.extensions import db
-    from worker.tasks import enqueue
 
     with _app_context():
         try:
@@ -133,7 +132,6 @@ def regrade_command(assignment_id: int, preview: bool, reason: str, wait: bool) 
                 db.session, assignment, None, preview=preview, reason=reason
             )
             db.session.commit()
-            enqueue(pairs)
             click.echo(f"regrade {regrade.id}: {len(pairs)} submission(s) queued", err=True)
             report = regrade_report(db.session, regrade.id)
             while wait and not report.done:

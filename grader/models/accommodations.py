@@ -1,4 +1,5 @@
-"""Tables the web pages add: password links, per-student exceptions and their audit trail."""
+"""Per-student exceptions to an assignment's rules (extra attempts, score overrides) and their
+audit trail."""
 
 from __future__ import annotations
 
@@ -9,30 +10,6 @@ import sqlalchemy.orm as so
 
 from grader.models.base import Base, utcnow
 from grader.models.users import User
-
-#: Why a password link was made.
-LINK_PURPOSES = ("invite", "reset")
-
-
-class PasswordLink(Base):
-    """A one-time link to set a password (an invitation, or a reset); only its sha256 is kept."""
-
-    __tablename__ = "password_links"
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    user_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
-    purpose: so.Mapped[str] = so.mapped_column(sa.String(10), default="invite")
-    created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
-    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
-    expires_at: so.Mapped[datetime]
-    used_at: so.Mapped[datetime | None]
-
-    user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])
-
-    __table_args__ = (sa.CheckConstraint("purpose IN ('invite', 'reset')", name="purpose"),)
 
 
 class AttemptGrant(Base):
@@ -94,15 +71,3 @@ class AuditEvent(Base):
     __table_args__ = (
         sa.Index("ix_audit_events_assignment_student", "assignment_id", "student_id"),
     )
-
-
-class LoginFailure(Base):
-    """A failed password login, kept for a short while to slow down password guessing."""
-
-    __tablename__ = "login_failures"
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    #: The email as typed (lowercased), known or not: unknown ones are limited alike.
-    email: so.Mapped[str] = so.mapped_column(sa.String(320), index=True)
-    ip: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
-    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)

@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 from grader.extensions import db
 from grader.lti.platform_api import forget_tokens
 from grader.lti.registration import register_platform
-from tests.lti.platform import Platform, ServedApp
+from tests.grader.lti.platform import Platform, ServedApp
 
 
 @pytest.fixture

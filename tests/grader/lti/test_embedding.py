@@ -18,9 +18,9 @@ from grader.lti.handoff import make_link_token, read_link_token, redeem_link_tok
 from grader.lti.registration import register_platform
 from grader.models import User
 from grader.web.security import extra_origins, forget_frame_ancestors, origin_of
-from tests.lti.conftest import launch
-from tests.lti.platform import Platform
-from tests.lti.test_launch import choose_plugin
+from tests.grader.lti.conftest import launch
+from tests.grader.lti.platform import Platform
+from tests.grader.lti.test_launch import choose_plugin
 
 
 @pytest.fixture

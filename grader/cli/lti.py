@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
-import sqlalchemy.orm as so
+
+if TYPE_CHECKING:
+    import sqlalchemy.orm as so
 
 
 @contextmanager

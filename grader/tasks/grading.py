@@ -6,13 +6,12 @@ import os
 import socket
 import threading
 import traceback
-from collections.abc import Iterable
 from typing import Any
 
 from celery import shared_task
 from flask import current_app
 
-from grader.domain import grading
+from grader.domain import runs
 from grader.extensions import db
 from grader.models import GradingRun, Submission
 
@@ -30,11 +29,11 @@ def grade_submission(self: Any, submission_id: int, run_id: int | None = None) -
     """
     session = db.session
     if run_id is None:
-        run_id = grading.pending_run_id(session, submission_id)
+        run_id = runs.pending_run_id(session, submission_id)
         if run_id is None:
             return "no such submission"
     config = current_app.config
-    token = grading.claim_run(session, run_id, _OWNER, config["LEASE_SECONDS"])
+    token = runs.claim_run(session, run_id, _OWNER, config["LEASE_SECONDS"])
     session.commit()
     if token is None:
         return "already graded or held by another worker"
@@ -51,28 +50,28 @@ def grade_submission(self: Any, submission_id: int, run_id: int | None = None) -
         except Exception:  # a process edge: our own fault, recorded and retried
             result, error = None, traceback.format_exc()
     if result is not None and not error:
-        recorded = grading.record_result(session, run_id, token, result)
+        recorded = runs.record_result(session, run_id, token, result)
         session.commit()
         return result["status"] if recorded else "lease lost; result discarded"
     if run.retries < config["GRADE_MAX_RETRIES"]:
-        released = grading.release_for_retry(session, run_id, token, error)
+        released = runs.release_for_retry(session, run_id, token, error)
         session.commit()
         if released:
             countdown = config["GRADE_RETRY_BACKOFF_SECONDS"] * 2**run.retries
             raise self.retry(countdown=countdown, kwargs={"run_id": run_id})
         return "lease lost while failing"
-    failed = result or grading.grader_error_result(
+    failed = result or runs.grader_error_result(
         float(submission.assignment.max_score), seed, slug, error
     )
     failed["error"] = error
-    grading.record_result(session, run_id, token, failed)
+    runs.record_result(session, run_id, token, failed)
     session.commit()
     return "grader_error"
 
 
 def _grade(code: str, slug: str, seed: int, points: dict[str, float]) -> dict[str, Any]:
     from grader.engine import grade
-    from worker.runner import get_runner
+    from grader.tasks.process_runner import get_runner
 
     return grade(code, slug, seed=seed, runner=get_runner(), points=points).to_dict()
 
@@ -99,30 +98,10 @@ class _LeaseKeeper:
         lease = self._app.config["LEASE_SECONDS"]
         with self._app.app_context():
             while not self._stop.wait(interval):
-                kept = grading.renew_lease(db.session, self._run_id, self._token, lease)
+                kept = runs.renew_lease(db.session, self._run_id, self._token, lease)
                 db.session.commit()
                 if not kept:
                     return
-
-
-@shared_task(ignore_result=True)  # type: ignore[untyped-decorator]  # Celery is untyped
-def sweep() -> int:
-    """Enqueue again the runs whose worker died or whose message was lost."""
-    pairs = grading.sweep(db.session, current_app.config["QUEUED_STALE_SECONDS"])
-    db.session.commit()
-    enqueue(pairs)
-    return len(pairs)
-
-
-def enqueue(pairs: Iterable[tuple[int, int]]) -> None:
-    """Send ``grade_submission`` for each (submission id, run id); call after the commit."""
-    if not current_app.config["ENQUEUE"]:
-        return
-    soft, hard = time_limits()
-    for submission_id, run_id in pairs:
-        grade_submission.apply_async(
-            (submission_id,), {"run_id": run_id}, soft_time_limit=soft, time_limit=hard
-        )
 
 
 def time_limits() -> tuple[float, float]:
@@ -131,10 +110,10 @@ def time_limits() -> tuple[float, float]:
     The sandbox kills student code on its own clock; these only stop a stuck worker. They are
     sized for the slowest installed assignment, whose limits come from its plugin.
     """
-    from grader.engine.assignments import list_assignments
+    from grader.engine.registry import list_plugins
 
     sandbox = max(
         a.limits.import_seconds + a.limits.part_seconds * len(a.parts)
-        for a in list_assignments()
+        for a in list_plugins()
     )
     return sandbox + 30, sandbox + 60

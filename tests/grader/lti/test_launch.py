@@ -20,8 +20,8 @@ from grader.models import (
     LtiUserLink,
     User,
 )
-from tests.lti.conftest import launch, login
-from tests.lti.platform import LTI, Platform
+from tests.grader.lti.conftest import launch, login
+from tests.grader.lti.platform import LTI, Platform
 
 
 def counts(app: Flask) -> dict[str, int]:

@@ -20,10 +20,9 @@ from grader.lti.registration import register_platform
 from grader.migrate import upgrade
 from grader.models import Assignment, LtiLineItem, LtiScoreOutbox, Submission, User
 from tests.conftest import BACKENDS
-from tests.lti.conftest import launch
-from tests.lti.platform import Platform, ServedApp
+from tests.grader.lti.conftest import launch
+from tests.grader.lti.platform import Platform, ServedApp
 from tests.services import REDIS_DBS, ROOT, CeleryWorker, empty_database, wait_until
-from worker.tasks import enqueue
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.sandbox]
 
@@ -100,9 +99,7 @@ def test_launch_submit_grade_deliver_regrade(live: tuple[Flask, Platform]) -> No
         sam = s.scalars(sa.select(User).where(User.email == "sam@uni.example")).one()
         assignment = s.scalars(sa.select(Assignment)).one()
         submission = create_submission(s, assignment, sam, "hw.py", CORRECT)
-        run_id = submission.runs[0].id
-        s.commit()
-        enqueue([(submission.id, run_id)])
+        s.commit()  # the commit sends it to the worker
         full = assignment.max_score
     wait_until(lambda: lms.accepted_scores(), 60)
     assert lms.gradebook() == {"s-1": full}
@@ -114,9 +111,8 @@ def test_launch_submit_grade_deliver_regrade(live: tuple[Flask, Platform]) -> No
         # The rules changed (the upload was late, half off): the regrade's result counts so.
         assignment.late_penalty_per_day = 25.0
         s.get_one(Submission, submission.id).days_late = 1.5
-        _, pairs = start_regrade(s, assignment, None, reason="late penalty applied")
+        start_regrade(s, assignment, None, reason="late penalty applied")
         s.commit()
-        enqueue(pairs)
         changed = full * 0.5
     wait_until(lambda: lms.gradebook() == {"s-1": changed}, 60)
     assert len(lms.accepted_scores()) == 2

@@ -1,7 +1,7 @@
-"""The ``autograde`` command line.
+"""``autograde grade`` and ``autograde assignments``: no database, broker or configuration.
 
-``grade`` and ``assignments`` need no database, broker or configuration; the service commands
-(``serve``, ``token``, ...) are registered from their own modules at the end of this file.
+Only the engine, the assignment plugins and the sandbox are imported here, so a student or an
+instructor running ``grade`` in a loop pays for Python, numpy and the grading itself.
 """
 
 from __future__ import annotations
@@ -22,18 +22,12 @@ Exit status is 0 whenever a result was produced, whatever the score.
 """
 
 
-@click.group()
-@click.version_option(package_name="autograde")
-def main() -> None:
-    """autograde: grade numerical programming assignments, isolated and fast."""
-
-
-@main.command("assignments")
+@click.command("assignments")
 def assignments_command() -> None:
     """List the installed assignments."""
-    from grader.engine.assignments import list_assignments
+    from grader.engine.registry import list_plugins
 
-    for a in list_assignments():
+    for a in list_plugins():
         parts = ", ".join(p.name for p in a.parts)
         click.echo(f"{a.slug}\t{a.title}\t{a.max_score:g} points\t{parts}")
 
@@ -47,7 +41,7 @@ def _read_submission(path: Path) -> str:
         ) from None
 
 
-@main.command("grade", help=GRADE_HELP)
+@click.command("grade", help=GRADE_HELP)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--assignment", "-a", "slug", required=True, help="Assignment slug.")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
@@ -57,13 +51,13 @@ def _read_submission(path: Path) -> str:
               help="Grade even if the kernel refuses some isolation layers (reported).")
 def grade_command(path: Path, slug: str, seed: int | None, as_json: bool,
                   allow_reduced: bool) -> None:
-    from grader.engine.assignments import UnknownAssignment, get_assignment
+    from grader.cli.report import render
     from grader.engine.grade import draw_seed, grade, grader_error_result
-    from grader.report import render
+    from grader.engine.registry import UnknownAssignment, get_plugin
     from worker.sandbox import SandboxRunner
 
     try:
-        assignment = get_assignment(slug)
+        assignment = get_plugin(slug)
     except UnknownAssignment as exc:
         raise click.BadParameter(str(exc), param_hint="--assignment") from None
     code = _read_submission(path)
@@ -78,17 +72,3 @@ def grade_command(path: Path, slug: str, seed: int | None, as_json: bool,
         sys.stdout.write(json.dumps(result.to_dict(timings=False), indent=2) + "\n")
     else:
         render(result)
-
-
-from grader.cli_service import COMMANDS as _SERVICE_COMMANDS  # noqa: E402
-
-for _command in _SERVICE_COMMANDS:
-    main.add_command(_command)
-
-from grader.lti.cli import lti_group as _lti_group  # noqa: E402
-
-main.add_command(_lti_group)
-
-
-if __name__ == "__main__":
-    main()

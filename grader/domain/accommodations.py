@@ -11,7 +11,7 @@ from grader.domain.outbox import note_score_change
 from grader.domain.submissions import due_date_for
 from grader.exceptions import InvalidInput
 from grader.models import Assignment, Extension, User, utcnow
-from grader.models.web import AttemptGrant, AuditEvent, ScoreOverride
+from grader.models.accommodations import AttemptGrant, AuditEvent, ScoreOverride
 
 
 def _when(value: datetime | None) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from grader.domain import jobs
 from grader.domain.outbox import note_score_change
 from grader.models import Assignment, GradingRun, PartResultRow, Submission, utcnow
 
@@ -242,7 +243,7 @@ def sweep(
     get a fresh ``enqueued_at``.
 
     Returns:
-        (submission id, run id) pairs to enqueue after the caller commits.
+        The (submission id, run id) pairs found; each is sent once the caller commits.
     """
     now = now or utcnow()
     stale = now - timedelta(seconds=queued_stale_seconds)
@@ -272,6 +273,7 @@ def sweep(
         )
         if _rowcount(result) == 1:
             found.append((submission_id, run_id))
+            jobs.grade_after_commit(session, submission_id, run_id)
     return found
 
 

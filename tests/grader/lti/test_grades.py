@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from grader.domain import grading, outbox
+from grader.domain import outbox, runs
 from grader.domain.regrades import start_regrade
 from grader.domain.submissions import create_submission
 from grader.extensions import db
@@ -27,10 +27,10 @@ from grader.models import (
     User,
     utcnow,
 )
-from tests.lti.conftest import launch
-from tests.lti.platform import LTI, Platform
-from tests.lti.test_launch import choose_plugin
-from worker import lti_tasks
+from grader.tasks import lms as lms_tasks
+from tests.grader.lti.conftest import launch
+from tests.grader.lti.platform import LTI, Platform
+from tests.grader.lti.test_launch import choose_plugin
 
 
 def result(score: float, max_score: float, diagnoses: list[str]) -> dict[str, Any]:
@@ -46,13 +46,13 @@ def grade(app: Flask, submission_id: int, score: float, diagnoses: list[str],
     """Record a graded result the way a worker does, in one committed transaction."""
     with app.app_context():
         s = db.session
-        run_id = run_id or grading.pending_run_id(s, submission_id)
+        run_id = run_id or runs.pending_run_id(s, submission_id)
         assert run_id is not None
-        token = grading.claim_run(s, run_id, "test", 30)
+        token = runs.claim_run(s, run_id, "test", 30)
         assert token
-        assignment = s.get_one(Assignment, s.get_one(grading.Submission, submission_id)
+        assignment = s.get_one(Assignment, s.get_one(runs.Submission, submission_id)
                                .assignment_id)
-        assert grading.record_result(s, run_id, token,
+        assert runs.record_result(s, run_id, token,
                                      result(score, assignment.max_score, diagnoses))
         s.commit()
 
@@ -72,7 +72,7 @@ def set_up(app: Flask, lms: Platform) -> int:
     assignment_id = choose_plugin(app, lms)
     with app.app_context():
         link = db.session.scalars(sa.select(LtiResourceLink)).one()
-        assert lti_tasks.set_up_link(link.id).startswith("line item")
+        assert lms_tasks.set_up_link(link.id).startswith("line item")
     lms.add_user("s-1", "Sam Student", "sam@uni.example")
     assert launch(app.test_client(), lms, "s-1").status_code == 303
     return assignment_id
@@ -83,7 +83,7 @@ def deliver_all(app: Flask, now_offset: float = 0.0) -> list[str]:
     with app.app_context():
         due = outbox.due_for_delivery(db.session, utcnow() + timedelta(seconds=now_offset))
         db.session.commit()
-        return [lti_tasks.deliver_score(i) for i in due]
+        return [lms_tasks.deliver_score(i) for i in due]
 
 
 def outbox_row(app: Flask) -> LtiScoreOutbox:
@@ -116,10 +116,10 @@ class TestDelivery:
         launch(app.test_client(), platform, "t-1")
         with app.app_context():
             link = db.session.scalars(sa.select(LtiResourceLink)).one()
-            lti_tasks.set_up_link(link.id)
+            lms_tasks.set_up_link(link.id)
             db.session.execute(sa.delete(LtiLineItem))  # forgotten here: found on the platform
             db.session.commit()
-            lti_tasks.set_up_link(link.id)
+            lms_tasks.set_up_link(link.id)
             assert db.session.scalar(sa.select(sa.func.count()).select_from(LtiLineItem)) == 1
         assert len(platform.line_items) == 1
 
@@ -158,7 +158,7 @@ class TestDelivery:
 
     def test_instructor_override_reaches_the_lms(self, app: Flask, platform: Platform) -> None:
         """A manual score override, and clearing it, are published like any score change."""
-        from grader.domain.exceptions_per_student import clear_override, override_score
+        from grader.domain.accommodations import clear_override, override_score
 
         assignment_id = set_up(app, platform)
         grade(app, submit(app, assignment_id, "sam@uni.example"), 4.0, [])
@@ -246,7 +246,7 @@ class TestReconcileAndRoster:
         with app.app_context():
             course_id = db.session.get_one(Assignment, assignment_id).course_id
             context = db.session.scalars(sa.select(services.LtiContext)).one()
-            assert lti_tasks.sync_roster(context.id).startswith("3 members, 1 newly")
+            assert lms_tasks.sync_roster(context.id).startswith("3 members, 1 newly")
             students = db.session.scalars(
                 sa.select(User.email).join(Enrollment, Enrollment.user_id == User.id)
                 .where(Enrollment.course_id == course_id, Enrollment.role == "student")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from grader.engine.runner import Limits, PartCall, RunnerError, RunReport
+from grader.engine.runner_contract import Limits, PartCall, RunnerError, RunReport
 from worker.sandbox import SandboxRunner
 
 _failures: dict[str, int] = {}

@@ -14,8 +14,8 @@ from grader.domain.roster import RosterEntry, upsert_roster
 from grader.domain.users import create_user
 from grader.extensions import db
 from grader.models import Course, LtiPlatform, LtiUserLink, User
-from tests.lti.conftest import launch
-from tests.lti.platform import Platform
+from tests.grader.lti.conftest import launch
+from tests.grader.lti.platform import Platform
 
 
 def users(app: Flask) -> int:

@@ -7,7 +7,7 @@ from flask import Flask, redirect
 
 from grader.lti.errors import PlatformError
 from grader.lti.platform_api import _request
-from tests.lti.platform import ServedApp
+from tests.grader.lti.platform import ServedApp
 
 
 class TestRedirects:

@@ -1,4 +1,5 @@
-"""SandboxRunner: the engine's :class:`~grader.engine.runner.Runner` backed by the sandbox."""
+"""SandboxRunner: the engine's :class:`~grader.engine.runner_contract.Runner`, backed by the
+sandbox."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from types import TracebackType
 
 import numpy as np
 
-from grader.engine.runner import Limits, PartCall, RunnerError, RunReport
+from grader.engine.runner_contract import Limits, PartCall, RunnerError, RunReport
 
 from . import _wire
 from ._session import Session, ZygoteGone

@@ -15,7 +15,7 @@ from flask import Flask
 from grader.extensions import db
 from grader.lti.handoff import make_link_token
 from grader.models import Assignment, User
-from tests.lti.platform import Platform, ServedApp
+from tests.grader.lti.platform import Platform, ServedApp
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]

@@ -1,0 +1,18 @@
+"""The lease sweeper, run by Celery beat: runs whose worker died or whose message was lost are
+queued again (sent once the sweep commits)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from flask import current_app
+
+from grader.domain import runs
+from grader.extensions import db
+
+
+@shared_task(ignore_result=True)  # type: ignore[untyped-decorator]  # Celery is untyped
+def sweep() -> int:
+    """Queue again the runs whose worker died or whose message was lost; returns how many."""
+    pairs = runs.sweep(db.session, current_app.config["QUEUED_STALE_SECONDS"])
+    db.session.commit()
+    return len(pairs)
