@@ -12,7 +12,7 @@ from grader.api.auth import check_instructor, check_member, current_user, requir
 from grader.api.pagination import paginate
 from grader.api.serialize import assignment_doc, submission_doc, user_doc
 from grader.domain.courses import get_assignment_row
-from grader.domain.grades import StudentGrade, canvas_csv, gradebook
+from grader.domain.gradebook import StudentGrade, canvas_csv, gradebook
 from grader.domain.regrades import start_regrade
 from grader.domain.roster import find_enrolled_student, is_instructor_of
 from grader.domain.uploads import submit, submitting_student

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import request
 
+from grader.models.submissions import STATUSES
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -142,7 +144,7 @@ SCHEMAS: dict[str, Any] = {
             "url": {"type": "string", "format": "uri"},
             "assignment_id": _ID,
             "student": _ref("User"),
-            "status": {"enum": ["queued", "running", "graded", "not_gradable", "grader_error"]},
+            "status": {"enum": list(STATUSES)},
             "score": _nullable(_NUM),
             "max_score": _NUM,
             "parts": {"type": "array", "items": _ref("Part")},

@@ -52,8 +52,9 @@ def _read_submission(path: Path) -> str:
 def grade_command(path: Path, slug: str, seed: int | None, as_json: bool,
                   allow_reduced: bool) -> None:
     from grader.cli.report import render
-    from grader.engine.grade import draw_seed, grade, grader_error_result
+    from grader.engine.grade import draw_seed, grade
     from grader.engine.registry import UnknownAssignment, get_plugin
+    from grader.engine.result import GradeResult
     from worker.sandbox import SandboxRunner
 
     try:
@@ -66,7 +67,7 @@ def grade_command(path: Path, slug: str, seed: int | None, as_json: bool,
         with SandboxRunner(allow_reduced=allow_reduced) as runner:
             result = grade(code, assignment, seed=seed, runner=runner)
     except Exception as exc:  # process edge: our own failure still produces a result
-        result = grader_error_result(assignment.slug, seed, exc)
+        result = GradeResult.grader_error(assignment.slug, seed)
         click.echo(f"autograde: grader error: {type(exc).__name__}: {exc}", err=True)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(timings=False), indent=2) + "\n")

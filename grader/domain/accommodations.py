@@ -78,13 +78,6 @@ def override_for(session: so.Session, assignment_id: int, student_id: int) -> Sc
         ScoreOverride.assignment_id == assignment_id, ScoreOverride.user_id == student_id))
 
 
-def overrides(session: so.Session, assignment_id: int) -> dict[int, ScoreOverride]:
-    """Every override of the assignment, by student id."""
-    rows = session.scalars(sa.select(ScoreOverride).where(
-        ScoreOverride.assignment_id == assignment_id))
-    return {row.user_id: row for row in rows}
-
-
 def override_score(session: so.Session, assignment: Assignment, student: User, score: float,
                    actor: User | None, comment: str) -> ScoreOverride:
     """Replace the student's counted score by ``score``; a comment saying why is required."""

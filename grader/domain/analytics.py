@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from grader.domain.standing import GradeRow
+from grader.domain.gradebook import StudentGrade
 from grader.models import Assignment, GradingRun, PartResultRow, Submission
 
 
@@ -48,9 +48,9 @@ def _current_parts(
 
 
 def assignment_analytics(session: so.Session, assignment: Assignment,
-                         rows: list[GradeRow]) -> Analytics:
+                         rows: list[StudentGrade]) -> Analytics:
     """Analytics of ``assignment`` given its grade table ``rows``."""
-    counted_ids = [r.grade.submission_id for r in rows if r.grade.submission_id is not None]
+    counted_ids = [r.submission_id for r in rows if r.submission_id is not None]
     parts = _current_parts(session, counted_ids)
     part_pass: dict[str, tuple[int, int]] = {}
     for name in assignment.part_points:

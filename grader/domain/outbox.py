@@ -17,7 +17,7 @@ import sqlalchemy.exc as sa_exc
 import sqlalchemy.orm as so
 
 from grader.domain import jobs
-from grader.domain.grades import Attempt, counted, overridden_scores
+from grader.domain.gradebook import Attempt, counted, overridden_scores
 from grader.models import (
     Assignment,
     GradingRun,

@@ -8,11 +8,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.domain import jobs
-from grader.domain.grades import counted_scores
+from grader.domain.gradebook import counted_scores
+from grader.engine.result import FINAL_STATUSES
 from grader.exceptions import NotFound
 from grader.models import Assignment, GradingRun, Regrade, Submission, User, utcnow
-
-_FINAL = ("graded", "not_gradable", "grader_error")
 
 
 def start_regrade(
@@ -42,7 +41,7 @@ def start_regrade(
     session.flush()
     submission_ids = session.scalars(
         sa.select(Submission.id)
-        .where(Submission.assignment_id == assignment.id, Submission.status.in_(_FINAL))
+        .where(Submission.assignment_id == assignment.id, Submission.status.in_(FINAL_STATUSES))
         .order_by(Submission.id)
     ).all()
     kind = "preview" if preview else "regrade"
@@ -109,7 +108,7 @@ def regrade_report(session: so.Session, regrade_id: int) -> RegradeReport:
     finished = {
         sid: (score if status == "graded" else None)
         for sid, status, score in runs
-        if status in _FINAL
+        if status in FINAL_STATUSES
     }
     after = counted_scores(session, assignment, finished)
     before = {int(k): v for k, v in regrade.scores_before.items()}

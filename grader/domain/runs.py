@@ -15,9 +15,8 @@ import sqlalchemy.orm as so
 
 from grader.domain import jobs
 from grader.domain.outbox import note_score_change
+from grader.engine.result import GradeResult
 from grader.models import Assignment, GradingRun, PartResultRow, Submission, utcnow
-
-FINAL = ("graded", "not_gradable", "grader_error")
 
 
 def claim_run(
@@ -82,20 +81,25 @@ def record_result(
     session: so.Session,
     run_id: int,
     token: str,
-    result: dict[str, Any],
+    result: GradeResult,
+    *,
+    error: str = "",
     now: datetime | None = None,
 ) -> bool:
-    """Store a ``GradeResult.to_dict()`` for the run held with ``token``.
+    """Store ``result`` for the run held with ``token``.
 
     Writes the run, its part rows and (unless it is a preview) the submission's current grade,
     all in the caller's transaction.
+
+    Args:
+        error: Our own failure's detail, for staff (never shown to students).
 
     Returns:
         False, writing nothing, if the lease was lost (another worker grades it).
     """
     now = now or utcnow()
     run = session.get_one(GradingRun, run_id)
-    timings = dict(result.get("timings") or {})
+    timings = dict(result.timings)
     timings["queue"] = round(((run.started_at or now) - run.created_at).total_seconds() * 1000, 1)
     finished = session.execute(
         sa.update(GradingRun)
@@ -103,14 +107,14 @@ def record_result(
             GradingRun.id == run_id, GradingRun.lease_token == token, GradingRun.status == "running"
         )
         .values(
-            status=result["status"],
-            score=result["score"] if result["status"] == "graded" else None,
-            max_score=result["max_score"],
-            feedback=result.get("feedback", ""),
-            output=result.get("output", ""),
-            sandbox_level=result.get("sandbox_level", ""),
+            status=result.status,
+            score=result.score if result.status == "graded" else None,
+            max_score=result.max_score,
+            feedback=result.feedback,
+            output=result.output,
+            sandbox_level=result.sandbox_level,
             timings=timings,
-            error=result.get("error", ""),
+            error=error[-4000:],
             lease_token=None,
             lease_expires_at=None,
             finished_at=now,
@@ -120,21 +124,21 @@ def record_result(
     if _rowcount(finished) != 1:
         return False
     session.refresh(run)
-    for position, part in enumerate(result.get("parts", [])):
+    for position, part in enumerate(result.parts):
         session.add(
             PartResultRow(
                 run_id=run.id,
                 position=position,
-                name=part["name"],
-                score=part["score"],
-                max_score=part["max_score"],
-                status=part["status"],
-                diagnoses=list(part.get("diagnoses", [])),
-                feedback=part.get("feedback", ""),
-                counterexample=part.get("counterexample"),
-                output=part.get("output", ""),
-                cases_passed=part.get("cases_passed", 0),
-                cases_total=part.get("cases_total", 0),
+                name=part.name,
+                score=part.score,
+                max_score=part.max_score,
+                status=part.status,
+                diagnoses=list(part.diagnoses),
+                feedback=part.feedback,
+                counterexample=part.counterexample,
+                output=part.output,
+                cases_passed=part.cases_passed,
+                cases_total=part.cases_total,
             )
         )
     if run.kind != "preview":
@@ -217,21 +221,6 @@ def release_for_retry(session: so.Session, run_id: int, token: str, error: str) 
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) == 1
-
-
-def grader_error_result(max_score: float, seed: int, assignment: str, error: str) -> dict[str, Any]:
-    """The result recorded when grading keeps failing for our own reasons."""
-    return {
-        "assignment": assignment,
-        "seed": seed,
-        "score": 0.0,
-        "max_score": max_score,
-        "status": "grader_error",
-        "feedback": "The grader failed on this submission; staff have been told. "
-        "This is not your score.",
-        "parts": [],
-        "error": error[-4000:],
-    }
 
 
 def sweep(

@@ -1,24 +1,14 @@
-"""Where a student stands on an assignment, and the instructor's grade table."""
+"""Where one student stands on an assignment: due date, attempts, counted score and why."""
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.domain.accommodations import override_for
-from grader.domain.grades import (
-    StudentGrade,
-    canvas_csv,
-    counted,
-    gradebook,
-    graded_attempts,
-    text_cell,
-)
+from grader.domain.gradebook import counted, graded_attempts
 from grader.domain.submissions import attempt_limit_for, charged_attempts, due_date_for, late_factor
 from grader.models import Assignment, Submission, User, utcnow
 from grader.models.accommodations import ScoreOverride
@@ -85,73 +75,3 @@ def student_standing(session: so.Session, assignment: Assignment, student: User)
         reason=explain(assignment, submission, len(attempts), override),
         override=override,
     )
-
-
-@dataclass(frozen=True)
-class GradeRow:
-    """One line of the instructor's grade table."""
-
-    grade: StudentGrade
-    score: float | None
-    overridden: bool
-    submissions: int
-    last_submitted: datetime | None
-    latest_submission_id: int | None
-
-    @property
-    def student(self) -> User:
-        return self.grade.student
-
-
-def grade_rows(session: so.Session, assignment: Assignment) -> list[GradeRow]:
-    """Every enrolled student with counted score (overrides applied), attempts and lateness."""
-    book = gradebook(session, assignment)
-    stats = {
-        sid: (n, last, latest)
-        for sid, n, last, latest in session.execute(
-            sa.select(Submission.student_id, sa.func.count(), sa.func.max(Submission.created_at),
-                      sa.func.max(Submission.id))
-            .where(Submission.assignment_id == assignment.id)
-            .group_by(Submission.student_id)
-        )
-    }
-    rows = []
-    for line in book:
-        n, last, latest = stats.get(line.student.id, (0, None, None))
-        rows.append(GradeRow(
-            grade=line,
-            score=line.score,
-            overridden=line.overridden,
-            submissions=n,
-            last_submitted=last,
-            latest_submission_id=latest,
-        ))
-    return rows
-
-
-def not_submitted(rows: list[GradeRow]) -> list[User]:
-    """Enrolled students without any submission."""
-    return [row.student for row in rows if row.submissions == 0]
-
-
-def canvas_export(assignment: Assignment, rows: list[GradeRow]) -> str:
-    """Canvas gradebook CSV (the API's layout), with overrides applied."""
-    return canvas_csv(assignment, [replace(row.grade, score=row.score) for row in rows])
-
-
-def moodle_export(assignment: Assignment, rows: list[GradeRow]) -> str:
-    """A CSV for Moodle's gradebook import: map "Email address" to the user's email, and the
-    assignment column to the grade item."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["Email address", "Full name", "ID number", text_cell(assignment.title),
-                     "Feedback"])
-    for row in rows:
-        writer.writerow([
-            text_cell(row.student.email),
-            text_cell(row.student.name),
-            text_cell(row.student.lms_user_id or ""),
-            "" if row.score is None else f"{row.score:.2f}".rstrip("0").rstrip("."),
-            "Score set by instructor" if row.overridden else "",
-        ])
-    return out.getvalue()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from grader.domain import jobs
+from grader.engine.grade import draw_seed
 from grader.exceptions import (
     AttemptLimitReached,
     InvalidSubmission,
@@ -133,8 +133,8 @@ def create_submission(
                 f"{student.email} has used all {limit} attempt(s) of assignment {assignment.id}"
             )
     due = due_date_for(session, assignment, student)
-    days_late = max(0.0, (now - due).total_seconds() / 86400) if due else 0.0
-    if assignment.late_cutoff_days is not None and days_late > assignment.late_cutoff_days:
+    late_by = days_late(now, due)
+    if assignment.late_cutoff_days is not None and late_by > assignment.late_cutoff_days:
         raise PastCutoff(
             f"assignment {assignment.id} stopped accepting submissions "
             f"{assignment.late_cutoff_days:g} day(s) after the due date"
@@ -147,9 +147,9 @@ def create_submission(
         code=code,
         sha256=hashlib.sha256(code.encode()).hexdigest(),
         created_at=now,
-        seed=secrets.randbelow(2**31),
-        late=days_late > 0,
-        days_late=days_late,
+        seed=draw_seed(),
+        late=late_by > 0,
+        days_late=late_by,
         status="queued",
     )
     session.add(submission)
@@ -181,10 +181,14 @@ def recompute_lateness(
             due_by_student[submission.student_id] = due_date_for(
                 session, assignment, submission.student)
         due = due_by_student[submission.student_id]
-        created = submission.created_at
-        days_late = max(0.0, (created - due).total_seconds() / 86400) if due else 0.0
-        submission.days_late, submission.late = days_late, days_late > 0
+        late_by = days_late(submission.created_at, due)
+        submission.days_late, submission.late = late_by, late_by > 0
     session.flush()
+
+
+def days_late(submitted_at: datetime, due: datetime | None) -> float:
+    """How many days (fractional) after the due date a submission came; 0 if on time."""
+    return max(0.0, (submitted_at - due).total_seconds() / 86400) if due else 0.0
 
 
 def late_factor(assignment: Assignment, days_late: float) -> float:

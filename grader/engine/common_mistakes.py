@@ -24,7 +24,9 @@ def _arrays(expected: Value, got: Value | None) -> list[tuple[np.ndarray, np.nda
             return None
         pairs = [(expected[k], got[k]) for k in expected]
     else:
-        pairs = [(expected, got)]  # type: ignore[list-item]
+        if got is None or isinstance(got, dict):
+            return None
+        pairs = [(expected, got)]
     if any(type(g) is not np.ndarray or g.dtype.kind not in "fiu" for _, g in pairs):
         return None
     return pairs

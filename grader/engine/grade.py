@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from grader.engine.plugin import AssignmentPlugin, Case, Part
 from grader.engine.registry import get_plugin
-from grader.engine.result import GradeResult, PartResult, PartStatus
+from grader.engine.result import GradeResult, PartResult, PartStatus, SubmissionStatus
 from grader.engine.runner_contract import PartCall, Runner, RunReport, Value
 from grader.engine.score import Expected, score_part
 
@@ -118,6 +118,7 @@ def _import_failure(a: AssignmentPlugin, seed: int, report: RunReport) -> GradeR
     status = report.import_status
     limits = a.limits
     part_status: PartStatus = "error"
+    overall: SubmissionStatus
     if status == "syntax_error":
         where = f" on line {err.lineno}" if err and err.lineno else ""
         msg = f": {err.message}" if err and err.message else ""
@@ -150,17 +151,8 @@ def _import_failure(a: AssignmentPlugin, seed: int, report: RunReport) -> GradeR
     ]
     return GradeResult(
         assignment=a.slug, seed=seed, score=0.0, max_score=a.max_score,
-        status=overall,  # type: ignore[arg-type]
+        status=overall,
         feedback=feedback, parts=parts, sandbox_level=report.sandbox_level,
         output=report.output,
     )
 
-
-def grader_error_result(assignment: str, seed: int | None, error: BaseException) -> GradeResult:
-    """The result recorded when our own code failed: never shown as the student's zero."""
-    return GradeResult(
-        assignment=assignment, seed=seed if seed is not None else -1, score=0.0, max_score=0.0,
-        status="grader_error",
-        feedback="The grader failed on its side; this is not your fault and no attempt was "
-        f"charged. It will be retried. ({type(error).__name__})",
-    )

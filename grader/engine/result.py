@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 PartStatus = Literal["passed", "failed", "error", "timeout", "memory", "missing"]
 SubmissionStatus = Literal["graded", "not_gradable", "grader_error"]
+#: How grading can end for a submission: the one definition of the final statuses.
+FINAL_STATUSES: tuple[SubmissionStatus, ...] = get_args(SubmissionStatus)
+
+#: What a student reads when grading failed for our own reasons (after any retries).
+GRADER_ERROR_FEEDBACK = (
+    "The grader failed on its side: this is not your score, and no attempt was charged."
+)
 
 
 @dataclass
@@ -58,8 +65,9 @@ class GradeResult:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GradeResult:
-        """Rebuild a result from :meth:`to_dict`'s output."""
-        parts = [PartResult(**p) for p in data.get("parts", [])]
-        fields = {k: v for k, v in data.items() if k != "parts"}
-        return cls(parts=parts, **fields)
+    def grader_error(cls, assignment: str, seed: int | None, max_score: float = 0.0) -> GradeResult:
+        """The result recorded when our own code failed: never shown as the student's zero."""
+        return cls(
+            assignment=assignment, seed=seed if seed is not None else -1, score=0.0,
+            max_score=max_score, status="grader_error", feedback=GRADER_ERROR_FEEDBACK,
+        )

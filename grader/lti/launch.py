@@ -327,4 +327,4 @@ def purge_expired(session: so.Session, now: datetime | None = None) -> int:
         sa.delete(LtiLoginState).where(LtiLoginState.expires_at < now - timedelta(days=1))
     )
     nonces = session.execute(sa.delete(LtiUsedNonce).where(LtiUsedNonce.expires_at < now))
-    return int(states.rowcount) + int(nonces.rowcount)  # type: ignore[attr-defined]
+    return int(states.rowcount) + int(nonces.rowcount)  # type: ignore[attr-defined]  # a DML execute returns a CursorResult

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from grader.engine.result import FINAL_STATUSES
 from grader.models.base import Base, utcnow
 
 if TYPE_CHECKING:
     from grader.models.assignments import Assignment
     from grader.models.users import User
 
-#: Outcomes of grading, as in ``GradeResult.status``.
-FINAL_STATUSES = ("graded", "not_gradable", "grader_error")
+#: Where a submission or run stands: waiting, being graded, or one of the engine's outcomes.
 STATUSES = ("queued", "running", *FINAL_STATUSES)
 RUN_KINDS = ("initial", "regrade", "preview")
 

@@ -12,6 +12,7 @@ from celery import shared_task
 from flask import current_app
 
 from grader.domain import runs
+from grader.engine.result import GradeResult
 from grader.extensions import db
 from grader.models import GradingRun, Submission
 
@@ -45,14 +46,14 @@ def grade_submission(self: Any, submission_id: int, run_id: int | None = None) -
 
     with _LeaseKeeper(run_id, token):
         try:
-            result = _grade(code, slug, seed, points)
-            error = result["feedback"] if result["status"] == "grader_error" else ""
+            result: GradeResult | None = _grade(code, slug, seed, points)
+            error = ""
         except Exception:  # a process edge: our own fault, recorded and retried
             result, error = None, traceback.format_exc()
-    if result is not None and not error:
+    if result is not None:
         recorded = runs.record_result(session, run_id, token, result)
         session.commit()
-        return result["status"] if recorded else "lease lost; result discarded"
+        return result.status if recorded else "lease lost; result discarded"
     if run.retries < config["GRADE_MAX_RETRIES"]:
         released = runs.release_for_retry(session, run_id, token, error)
         session.commit()
@@ -60,27 +61,24 @@ def grade_submission(self: Any, submission_id: int, run_id: int | None = None) -
             countdown = config["GRADE_RETRY_BACKOFF_SECONDS"] * 2**run.retries
             raise self.retry(countdown=countdown, kwargs={"run_id": run_id})
         return "lease lost while failing"
-    failed = result or runs.grader_error_result(
-        float(submission.assignment.max_score), seed, slug, error
-    )
-    failed["error"] = error
-    runs.record_result(session, run_id, token, failed)
+    failed = GradeResult.grader_error(slug, seed, float(submission.assignment.max_score))
+    runs.record_result(session, run_id, token, failed, error=error)
     session.commit()
     return "grader_error"
 
 
-def _grade(code: str, slug: str, seed: int, points: dict[str, float]) -> dict[str, Any]:
+def _grade(code: str, slug: str, seed: int, points: dict[str, float]) -> GradeResult:
     from grader.engine import grade
     from grader.tasks.process_runner import get_runner
 
-    return grade(code, slug, seed=seed, runner=get_runner(), points=points).to_dict()
+    return grade(code, slug, seed=seed, runner=get_runner(), points=points)
 
 
 class _LeaseKeeper:
     """Renews a run's lease from a thread while the run is being graded."""
 
     def __init__(self, run_id: int, token: str) -> None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy API, untyped
         self._app, self._run_id, self._token = app, run_id, token
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="lease-keeper")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from grader.engine.plugin import AssignmentPlugin, Part, Tolerance
@@ -13,7 +14,7 @@ from reference.softmax_backprop.mistakes import CATALOG, GENERIC_MESSAGES
 _HERE = Path(__file__).parent
 
 
-def _relu_at_one(name: str):  # type: ignore[no-untyped-def]
+def _relu_at_one(name: str) -> Callable[..., list[Value]]:
     """Where z2 == 0 exactly the ReLU derivative may be 0 or 1: the answer with 1 is right too."""
     fn = getattr(ref, name)
 

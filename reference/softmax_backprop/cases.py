@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.engine.plugin import Case
+from grader.engine.runner_contract import Arg
 from reference.softmax_backprop import solution as ref
 
 Array = np.ndarray
@@ -112,19 +113,19 @@ def _softmax_backward(seed: int) -> list[Case]:
     return cases
 
 
-def _from_net(part: str, build: Callable[[Net, int], tuple[object, ...]],
+def _from_net(part: str, build: Callable[[Net, int], tuple[Arg, ...]],
               zeros: bool = False) -> Callable[[int], list[Case]]:
     def make(seed: int) -> list[Case]:
         cases = []
         for i, s in enumerate(SHAPES):
             net = _net(_rng(seed, part, i), s)
-            cases.append(Case(s.label + _lam_label(part, i), build(net, i)))  # type: ignore[arg-type]
+            cases.append(Case(s.label + _lam_label(part, i), build(net, i)))
         if zeros:
             i = len(SHAPES)
             net = _net(_rng(seed, part, i), GENERAL, relu_zeros=True)
             cases.append(Case(
                 "z2 exactly 0 in places, " + GENERAL.label + _lam_label(part, i),
-                build(net, i),  # type: ignore[arg-type]
+                build(net, i),
                 frozenset({"relu_zeros"}),
             ))
         return cases

@@ -11,8 +11,8 @@ from werkzeug.wrappers import Response
 
 from grader.domain.analytics import Analytics, assignment_analytics
 from grader.domain.diagnoses import short
+from grader.domain.gradebook import gradebook
 from grader.domain.regrades import regrade_report, start_regrade
-from grader.domain.standing import grade_rows
 from grader.exceptions import NotFound
 from grader.extensions import db
 from grader.models import Assignment, Regrade
@@ -61,7 +61,7 @@ def _latency_chart(latencies: list[float]) -> Markup:
 def analytics(assignment_id: int) -> str:
     """Score distribution, pass rate per part, frequent mistakes, timeline, latency."""
     assignment = assignment_taught_by(user(), assignment_id)
-    data = assignment_analytics(db.session, assignment, grade_rows(db.session, assignment))
+    data = assignment_analytics(db.session, assignment, gradebook(db.session, assignment))
     with_attempt = max(1, len(data.scores))
     submitted = max(1, data.submitted)
     parts = svg.hbars("Share of students passing each part", [

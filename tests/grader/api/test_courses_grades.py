@@ -13,13 +13,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from grader.domain.runs import claim_run, record_result
+from grader.engine.result import GradeResult, PartResult, SubmissionStatus
 from grader.extensions import db
 from grader.models import Assignment, GradingRun, Submission, utcnow
 from tests.conftest import World, bearer
 from tests.grader.api.test_submissions import upload
 
 
-def finish(app: Flask, submission_id: int, score: float, status: str = "graded") -> None:
+def finish(app: Flask, submission_id: int, score: float,
+           status: SubmissionStatus = "graded") -> None:
     """Grade a submission's pending run directly, as a worker would."""
     with app.app_context():
         runs = db.session.get_one(Submission, submission_id).runs
@@ -30,28 +32,13 @@ def finish(app: Flask, submission_id: int, score: float, status: str = "graded")
             db.session,
             run.id,
             token,
-            {
-                "assignment": "softmax-backprop",
-                "seed": 1,
-                "score": score,
-                "max_score": 90.0,
-                "status": status,
-                "feedback": "",
-                "parts": [
-                    {
-                        "name": "softmax",
-                        "score": min(score, 10.0),
-                        "max_score": 10.0,
-                        "status": "passed",
-                        "diagnoses": ["ok"],
-                        "feedback": "fine",
-                        "counterexample": None,
-                        "output": "",
-                        "cases_passed": 1,
-                        "cases_total": 1,
-                    }
-                ],
-            },
+            GradeResult(
+                assignment="softmax-backprop", seed=1, score=score, max_score=90.0,
+                status=status, feedback="",
+                parts=[PartResult(name="softmax", score=min(score, 10.0), max_score=10.0,
+                                  status="passed", diagnoses=["ok"], feedback="fine",
+                                  cases_passed=1, cases_total=1)],
+            ),
         )
         db.session.commit()
 

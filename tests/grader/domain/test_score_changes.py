@@ -16,7 +16,7 @@ from flask import Flask
 from grader.domain import runs
 from grader.domain.accommodations import clear_override, override_score, set_extension
 from grader.domain.course_admin import update_assignment
-from grader.domain.grades import gradebook
+from grader.domain.gradebook import gradebook
 from grader.domain.submissions import create_submission
 from grader.engine import grade
 from grader.extensions import db
@@ -38,7 +38,7 @@ def graded_submission(app: Flask, world: World, runner: Any, name: str,
         sub = create_submission(db.session, assignment, student, f"{name}.py", code, now=when)
         db.session.commit()
         result = grade(code, assignment.slug, seed=sub.seed, runner=runner,
-                       points=assignment.part_points).to_dict()
+                       points=assignment.part_points)
         run_id = runs.pending_run_id(db.session, sub.id)
         assert run_id is not None
         token = runs.claim_run(db.session, run_id, "test", 30)

@@ -14,6 +14,7 @@ from flask import Flask
 from grader.domain import outbox, runs
 from grader.domain.regrades import start_regrade
 from grader.domain.submissions import create_submission
+from grader.engine.result import GradeResult, PartResult
 from grader.extensions import db
 from grader.lti import services
 from grader.lti.keys import rotate
@@ -33,12 +34,11 @@ from tests.grader.lti.platform import LTI, Platform
 from tests.grader.lti.test_launch import choose_plugin
 
 
-def result(score: float, max_score: float, diagnoses: list[str]) -> dict[str, Any]:
-    return {
-        "status": "graded", "score": score, "max_score": max_score, "feedback": "",
-        "parts": [{"name": "gradients", "score": score, "max_score": max_score,
-                   "status": "graded", "diagnoses": diagnoses}],
-    }
+def result(score: float, max_score: float, diagnoses: list[str]) -> GradeResult:
+    part = PartResult(name="gradients", score=score, max_score=max_score,
+                      status="passed" if score == max_score else "failed", diagnoses=diagnoses)
+    return GradeResult(assignment="softmax-backprop", seed=1, score=score, max_score=max_score,
+                       status="graded", feedback="", parts=[part])
 
 
 def grade(app: Flask, submission_id: int, score: float, diagnoses: list[str],
@@ -253,7 +253,7 @@ class TestReconcileAndRoster:
             ).all()
         assert sorted(students) == ["nia@uni.example", "sam@uni.example"]
         with app.app_context():
-            from grader.domain.grades import gradebook
+            from grader.domain.gradebook import gradebook
 
             book = gradebook(db.session, db.session.get_one(Assignment, assignment_id))
             assert {g.student.email: g.score for g in book}["nia@uni.example"] is None

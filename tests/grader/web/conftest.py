@@ -14,6 +14,7 @@ from grader.domain.courses import create_assignment, create_course
 from grader.domain.roster import enroll
 from grader.domain.submissions import create_submission
 from grader.domain.users import create_user
+from grader.engine.result import GradeResult, PartResult
 from grader.extensions import db
 from grader.models import Assignment, GradingRun, User
 
@@ -44,25 +45,25 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
     return {**app_config, "WTF_CSRF_ENABLED": False, "SUBMISSIONS_PER_MINUTE": 0}
 
 
-def graded_result(score_missing: bool = True) -> dict[str, Any]:
+def graded_result(score_missing: bool = True) -> GradeResult:
     """A result as a worker records it: grad_z3 failed with the missing batch mean."""
     parts = [
-        {"name": "softmax", "score": 10.0, "max_score": 10.0, "status": "passed",
-         "cases_passed": 4, "cases_total": 4},
-        {"name": "grad_z3", "score": 0.0 if score_missing else 10.0, "max_score": 10.0,
-         "status": "failed" if score_missing else "passed",
-         "diagnoses": ["missing_batch_mean"] if score_missing else [],
-         "feedback": "3 of 4 cases differ.",
-         "counterexample": "import numpy as np\na3 = np.array([[0.5], [0.5]])\n",
-         "output": "debug print\n", "cases_passed": 1, "cases_total": 4},
+        PartResult(name="softmax", score=10.0, max_score=10.0, status="passed",
+                   cases_passed=4, cases_total=4),
+        PartResult(name="grad_z3", score=0.0 if score_missing else 10.0, max_score=10.0,
+                   status="failed" if score_missing else "passed",
+                   diagnoses=["missing_batch_mean"] if score_missing else [],
+                   feedback="3 of 4 cases differ.",
+                   counterexample="import numpy as np\na3 = np.array([[0.5], [0.5]])\n",
+                   output="debug print\n", cases_passed=1, cases_total=4),
     ]
-    score = sum(p["score"] for p in parts)
-    return {"assignment": "softmax-backprop", "seed": 1, "score": score, "max_score": 20.0,
-            "status": "graded", "feedback": f"{score:g} of 20 points.", "parts": parts,
-            "sandbox_level": "full", "output": "", "timings": {"total": 120.0}}
+    score = sum(p.score for p in parts)
+    return GradeResult(assignment="softmax-backprop", seed=1, score=score, max_score=20.0,
+                       status="graded", feedback=f"{score:g} of 20 points.", parts=parts,
+                       sandbox_level="full", output="", timings={"total": 120.0})
 
 
-def record(submission_id: int, result: dict[str, Any]) -> None:
+def record(submission_id: int, result: GradeResult) -> None:
     """Grade a submission's initial run with ``result`` (inside an app context)."""
     run_id = runs.pending_run_id(db.session, submission_id)
     assert run_id is not None

@@ -1,4 +1,5 @@
-"""Counted grades: best or latest graded attempt, with the late penalty, per student."""
+"""The grade book: which attempt counts (best or latest, late penalty applied), one row per
+enrolled student with instructors' overrides, and its CSV exports for Canvas and Moodle."""
 
 from __future__ import annotations
 
@@ -38,6 +39,10 @@ class StudentGrade:
     late: bool
     #: The score was set by an instructor (it replaces the computed one).
     overridden: bool = False
+    #: Uploads of any status, the last one's time and id.
+    submissions: int = 0
+    last_submitted: datetime | None = None
+    latest_submission_id: int | None = None
 
 
 def counted(assignment: Assignment, attempts: Iterable[Attempt]) -> tuple[float, Attempt] | None:
@@ -102,16 +107,18 @@ def overridden_scores(session: so.Session, assignment_id: int) -> dict[int, floa
 
 def gradebook(session: so.Session, assignment: Assignment) -> list[StudentGrade]:
     """Every enrolled student with their counted score (instructors' overrides applied),
-    ordered by name then email."""
+    attempts, uploads and lateness, ordered by name then email."""
     attempts = graded_attempts(session, assignment)
     manual = overridden_scores(session, assignment.id)
-    charged = dict(
-        session.execute(
-            sa.select(Submission.student_id, sa.func.count())
-            .where(Submission.assignment_id == assignment.id, Submission.attempt.is_not(None))
+    stats = {
+        student_id: (uploads, charged, last, latest)
+        for student_id, uploads, charged, last, latest in session.execute(
+            sa.select(Submission.student_id, sa.func.count(), sa.func.count(Submission.attempt),
+                      sa.func.max(Submission.created_at), sa.func.max(Submission.id))
+            .where(Submission.assignment_id == assignment.id)
             .group_by(Submission.student_id)
-        ).all()
-    )
+        )
+    }
     students = session.execute(
         sa.select(User, Enrollment.section)
         .join(Enrollment, Enrollment.user_id == User.id)
@@ -122,6 +129,7 @@ def gradebook(session: so.Session, assignment: Assignment) -> list[StudentGrade]
     for user, section in students:
         best = counted(assignment, attempts.get(user.id, []))
         computed = best[0] if best else None
+        uploads, charged, last, latest = stats.get(user.id, (0, 0, None, None))
         book.append(
             StudentGrade(
                 student=user,
@@ -129,11 +137,19 @@ def gradebook(session: so.Session, assignment: Assignment) -> list[StudentGrade]
                 score=manual.get(user.id, computed),
                 overridden=user.id in manual,
                 submission_id=best[1].submission_id if best else None,
-                attempts=charged.get(user.id, 0),
+                attempts=charged,
                 late=bool(best and best[1].days_late > 0),
+                submissions=uploads,
+                last_submitted=last,
+                latest_submission_id=latest,
             )
         )
     return book
+
+
+def not_submitted(book: list[StudentGrade]) -> list[User]:
+    """Enrolled students without any submission."""
+    return [line.student for line in book if line.submissions == 0]
 
 
 #: What makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection).
@@ -172,6 +188,24 @@ def canvas_csv(assignment: Assignment, book: list[StudentGrade]) -> str:
                 "" if line.score is None else _number(line.score),
             ]
         )
+    return out.getvalue()
+
+
+def moodle_csv(assignment: Assignment, book: list[StudentGrade]) -> str:
+    """A CSV for Moodle's gradebook import: map "Email address" to the user's email, and the
+    assignment column to the grade item."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["Email address", "Full name", "ID number", text_cell(assignment.title),
+                     "Feedback"])
+    for line in book:
+        writer.writerow([
+            text_cell(line.student.email),
+            text_cell(line.student.name),
+            text_cell(line.student.lms_user_id or ""),
+            "" if line.score is None else _number(line.score),
+            "Score set by instructor" if line.overridden else "",
+        ])
     return out.getvalue()
 
 
