@@ -182,6 +182,23 @@ class TestUploadRejects:
         assert upload(client, world).status_code == 409
 
 
+class TestRateLimit:
+    def test_per_student_whatever_the_channel(
+        self, app: Flask, client: FlaskClient, world: World
+    ) -> None:
+        """A service token submitting for many students is limited per student, and the
+        student's own uploads count against the same limit; a refusal stores nothing."""
+        app.config["SUBMISSIONS_PER_MINUTE"] = 2
+        assert [upload(client, world).status_code for _ in range(2)] == [202, 202]
+        refused = upload(client, world)
+        assert refused.status_code == 429
+        assert refused.json["error"]["code"] == "rate_limited"
+        own = upload(client, world, student=None, token=world.student_token)
+        assert own.status_code == 429
+        assert count_rows(app) == (2, 2)
+        assert upload(client, world, student="bob@example.com").status_code == 202
+
+
 class TestAuth:
     def test_no_token(self, client: FlaskClient, world: World) -> None:
         """No Authorization header is a 401 in the error shape."""
