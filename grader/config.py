@@ -34,6 +34,13 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_INTERVAL_SECONDS": 10.0,
     # A queued run untouched for this long is re-enqueued (its message was lost).
     "QUEUED_STALE_SECONDS": 120.0,
+    # A run whose lease expired this many times without a result (its worker died or hung
+    # each time: a poison submission) is recorded as grader_error, the reason shown to
+    # instructors, no attempt charged. Counts expired leases, not claims (retries claim too).
+    "MAX_LOST_LEASES": 3,
+    # How long a worker holding a result waits for an unreachable database before giving the
+    # run back for a retry.
+    "RECORD_RETRY_SECONDS": 60.0,
     # Grader errors are retried this many times, with exponential backoff from RETRY_BACKOFF.
     "GRADE_MAX_RETRIES": 3,
     "GRADE_RETRY_BACKOFF_SECONDS": 5.0,

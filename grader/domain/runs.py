@@ -15,8 +15,12 @@ import sqlalchemy.orm as so
 
 from grader.domain import jobs
 from grader.domain.outbox import note_score_change
+from grader.domain.storable import storable, storable_json
 from grader.engine.result import GradeResult
 from grader.models import Assignment, GradingRun, PartResultRow, Submission, utcnow
+
+#: Expired leases after which a run is given up (the config's ``MAX_LOST_LEASES``).
+DEFAULT_MAX_LOST_LEASES = 3
 
 
 def claim_run(
@@ -25,14 +29,22 @@ def claim_run(
     owner: str,
     lease_seconds: float,
     now: datetime | None = None,
+    *,
+    max_lost_leases: int = DEFAULT_MAX_LOST_LEASES,
 ) -> str | None:
     """Take the run if it is queued, or running under an expired lease.
 
+    Taking a run whose lease expired counts a lost lease; the ``max_lost_leases``-th gives the
+    run up instead (:func:`give_up`), so a submission that kills or hangs every worker that
+    grades it cannot loop.
+
     Returns:
-        The lease token to renew and record with, or None if the run is done or held.
+        The lease token to renew and record with, or None if the run is done, held or given up.
     """
     now = now or utcnow()
     token = uuid.uuid4().hex
+    # Named in the reason if the run is given up: the claim below overwrites it.
+    last_owner = session.scalar(sa.select(GradingRun.lease_owner).where(GradingRun.id == run_id))
     claimable = sa.or_(
         GradingRun.status == "queued",
         sa.and_(GradingRun.status == "running", GradingRun.lease_expires_at < now),
@@ -46,6 +58,9 @@ def claim_run(
             lease_owner=owner[:255],
             lease_expires_at=now + timedelta(seconds=lease_seconds),
             claims=GradingRun.claims + 1,
+            # SET sees the row as it was: only a running run had a lease to lose.
+            lost_leases=GradingRun.lost_leases + sa.case((GradingRun.status == "running", 1),
+                                                         else_=0),
             started_at=sa.func.coalesce(GradingRun.started_at, now),
         )
         .execution_options(synchronize_session=False)
@@ -54,6 +69,9 @@ def claim_run(
         return None
     run = session.get_one(GradingRun, run_id)
     session.refresh(run)
+    if run.lost_leases >= max_lost_leases:
+        give_up(session, run_id, token, max_lost_leases, now, last_owner=last_owner)
+        return None
     if run.kind == "initial":
         session.execute(
             sa.update(Submission)
@@ -62,6 +80,39 @@ def claim_run(
             .execution_options(synchronize_session=False)
         )
     return token
+
+
+def give_up(
+    session: so.Session,
+    run_id: int,
+    token: str,
+    max_lost_leases: int,
+    now: datetime,
+    *,
+    last_owner: str | None = None,
+) -> bool:
+    """Record the run held with ``token`` as ``grader_error``: its lease was lost
+    ``max_lost_leases`` times without a result. The reason is kept for instructors; as for
+    every grader error, no attempt is charged.
+
+    Args:
+        last_owner: The worker that lost the last lease (default: the run's lease owner).
+    """
+    run = session.get_one(GradingRun, run_id)
+    session.refresh(run)
+    assignment = run.submission.assignment
+    reason = (
+        f"Given up: the lease on this run expired {run.lost_leases} times without a result "
+        f"(the limit is MAX_LOST_LEASES = {max_lost_leases}). The worker grading it died or "
+        f"hung each time (last: {last_owner or run.lease_owner or 'unknown'}), e.g. killed "
+        "for memory or time by the host; the submission itself may cause it. No attempt was "
+        "charged; regrade it once the cause is fixed."
+    )
+    if run.error:
+        reason += f"\n\nThe last error before that:\n{run.error}"
+    failed = GradeResult.grader_error(assignment.slug, run.submission.seed,
+                                      float(assignment.max_score))
+    return record_result(session, run_id, token, failed, error=reason, now=now)
 
 
 def renew_lease(session: so.Session, run_id: int, token: str, lease_seconds: float) -> bool:
@@ -89,7 +140,8 @@ def record_result(
     """Store ``result`` for the run held with ``token``.
 
     Writes the run, its part rows and (unless it is a preview) the submission's current grade,
-    all in the caller's transaction.
+    all in the caller's transaction. Text the database cannot hold (NUL, lone surrogates: the
+    student controls much of it) is stored with U+FFFD in its place.
 
     Args:
         error: Our own failure's detail, for staff (never shown to students).
@@ -110,11 +162,11 @@ def record_result(
             status=result.status,
             score=result.score if result.status == "graded" else None,
             max_score=result.max_score,
-            feedback=result.feedback,
-            output=result.output,
-            sandbox_level=result.sandbox_level,
-            timings=timings,
-            error=error[-4000:],
+            feedback=storable(result.feedback),
+            output=storable(result.output),
+            sandbox_level=storable(result.sandbox_level, 100),
+            timings=storable_json(timings),
+            error=storable(error[-4000:]),
             lease_token=None,
             lease_expires_at=None,
             finished_at=now,
@@ -129,14 +181,16 @@ def record_result(
             PartResultRow(
                 run_id=run.id,
                 position=position,
-                name=part.name,
+                name=storable(part.name, 100),
                 score=part.score,
                 max_score=part.max_score,
                 status=part.status,
-                diagnoses=list(part.diagnoses),
-                feedback=part.feedback,
-                counterexample=part.counterexample,
-                output=part.output,
+                diagnoses=storable_json(list(part.diagnoses)),
+                feedback=storable(part.feedback),
+                counterexample=(
+                    None if part.counterexample is None else storable(part.counterexample)
+                ),
+                output=storable(part.output),
                 cases_passed=part.cases_passed,
                 cases_total=part.cases_total,
             )
@@ -224,46 +278,75 @@ def release_for_retry(session: so.Session, run_id: int, token: str, error: str) 
 
 
 def sweep(
-    session: so.Session, queued_stale_seconds: float, now: datetime | None = None
+    session: so.Session,
+    queued_stale_seconds: float,
+    now: datetime | None = None,
+    *,
+    max_lost_leases: int = DEFAULT_MAX_LOST_LEASES,
 ) -> list[tuple[int, int]]:
     """Find runs to enqueue again: leases that expired (worker died) and lost messages.
 
-    Expired runs go back to ``queued`` (so the old holder can no longer record) and both kinds
-    get a fresh ``enqueued_at``.
+    Expired runs go back to ``queued`` (so the old holder can no longer record), counting a
+    lost lease, and both kinds get a fresh ``enqueued_at``. A run whose lease expired for the
+    ``max_lost_leases``-th time is given up instead (:func:`give_up`). A queued run with no
+    ``enqueued_at`` was never sent (the broker was down) and is sent at once.
 
     Returns:
         The (submission id, run id) pairs found; each is sent once the caller commits.
     """
     now = now or utcnow()
     stale = now - timedelta(seconds=queued_stale_seconds)
+    expired = sa.and_(GradingRun.status == "running", GradingRun.lease_expires_at < now)
+    lost_message = sa.and_(
+        GradingRun.status == "queued",
+        sa.or_(GradingRun.enqueued_at < stale, GradingRun.enqueued_at.is_(None)),
+    )
     rows = session.execute(
         sa.select(GradingRun.id, GradingRun.submission_id)
-        .where(
-            sa.or_(
-                sa.and_(GradingRun.status == "running", GradingRun.lease_expires_at < now),
-                sa.and_(GradingRun.status == "queued", GradingRun.enqueued_at < stale),
-            )
-        )
+        .where(sa.or_(expired, lost_message))
         .order_by(GradingRun.id)
     ).all()
     found: list[tuple[int, int]] = []
     for run_id, submission_id in rows:
+        token = uuid.uuid4().hex
+        last_lease = session.execute(
+            sa.update(GradingRun)
+            .where(GradingRun.id == run_id, expired,
+                   GradingRun.lost_leases + 1 >= max_lost_leases)
+            .values(lost_leases=GradingRun.lost_leases + 1, lease_token=token)
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(last_lease) == 1:
+            give_up(session, run_id, token, max_lost_leases, now)
+            continue
         result = session.execute(
             sa.update(GradingRun)
-            .where(
-                GradingRun.id == run_id,
-                sa.or_(
-                    sa.and_(GradingRun.status == "running", GradingRun.lease_expires_at < now),
-                    sa.and_(GradingRun.status == "queued", GradingRun.enqueued_at < stale),
-                ),
+            .where(GradingRun.id == run_id, sa.or_(expired, lost_message))
+            .values(
+                status="queued",
+                lost_leases=GradingRun.lost_leases + sa.case(
+                    (GradingRun.status == "running", 1), else_=0),
+                lease_token=None,
+                lease_expires_at=None,
+                enqueued_at=now,
             )
-            .values(status="queued", lease_token=None, lease_expires_at=None, enqueued_at=now)
             .execution_options(synchronize_session=False)
         )
         if _rowcount(result) == 1:
             found.append((submission_id, run_id))
             jobs.grade_after_commit(session, submission_id, run_id)
     return found
+
+
+def mark_unsent(session: so.Session, run_ids: list[int]) -> None:
+    """Note that these queued runs never reached the queue (the broker could not be reached):
+    :func:`sweep` sends them at its next pass."""
+    session.execute(
+        sa.update(GradingRun)
+        .where(GradingRun.id.in_(run_ids), GradingRun.status == "queued")
+        .values(enqueued_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def pending_run_id(session: so.Session, submission_id: int) -> int | None:

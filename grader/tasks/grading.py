@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from typing import Any
 
@@ -15,6 +17,9 @@ from grader.domain import runs
 from grader.engine.result import GradeResult
 from grader.extensions import db
 from grader.models import GradingRun, Submission
+from grader.outage import database_unavailable
+
+log = logging.getLogger(__name__)
 
 _OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -25,23 +30,42 @@ _OWNER = f"{socket.gethostname()}:{os.getpid()}"
 def grade_submission(self: Any, submission_id: int, run_id: int | None = None) -> str:
     """Grade one run of a submission (its initial run by default), at most once.
 
+    While the database cannot be reached the task waits and tries again (backing off), so a
+    database restart delays grading and loses nothing.
+
     Returns:
         What happened, for the worker log: the run's final status, or why nothing was done.
     """
+    try:
+        return _grade_run(self, submission_id, run_id)
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        db.session.rollback()
+        countdown = min(2.0 ** min(self.request.retries, 5), 30.0)
+        log.warning("database unavailable; trying again in %.0f s: %s", countdown, exc,
+                    extra={"submission_id": submission_id, "run_id": run_id})
+        raise self.retry(countdown=countdown, kwargs={"run_id": run_id}) from None
+
+
+def _grade_run(task: Any, submission_id: int, run_id: int | None) -> str:
     session = db.session
     if run_id is None:
         run_id = runs.pending_run_id(session, submission_id)
         if run_id is None:
             return "no such submission"
     config = current_app.config
-    token = runs.claim_run(session, run_id, _OWNER, config["LEASE_SECONDS"])
+    ids = {"submission_id": submission_id, "run_id": run_id}
+    token = runs.claim_run(session, run_id, _OWNER, config["LEASE_SECONDS"],
+                           max_lost_leases=int(config["MAX_LOST_LEASES"]))
     session.commit()
     if token is None:
-        return "already graded or held by another worker"
+        return "already graded, given up, or held by another worker"
     run = session.get_one(GradingRun, run_id)
     submission = session.get_one(Submission, submission_id)
     code, seed, slug = submission.code, submission.seed, submission.assignment.slug
     points = dict(submission.assignment.part_points)
+    max_score = float(submission.assignment.max_score)
     session.commit()
 
     with _LeaseKeeper(run_id, token):
@@ -50,21 +74,51 @@ def grade_submission(self: Any, submission_id: int, run_id: int | None = None) -
             error = ""
         except Exception:  # a process edge: our own fault, recorded and retried
             result, error = None, traceback.format_exc()
-    if result is not None:
-        recorded = runs.record_result(session, run_id, token, result)
-        session.commit()
-        return result.status if recorded else "lease lost; result discarded"
+            log.exception("grading failed on our side", extra=ids)
+        if result is not None:
+            try:
+                recorded = _record(session, run_id, token, result, config)
+            except Exception:  # a process edge: storing failed, which is our fault too
+                session.rollback()
+                result, error = None, traceback.format_exc()
+                log.exception("storing the result failed", extra=ids)
+            else:
+                return result.status if recorded else "lease lost; result discarded"
     if run.retries < config["GRADE_MAX_RETRIES"]:
         released = runs.release_for_retry(session, run_id, token, error)
         session.commit()
         if released:
             countdown = config["GRADE_RETRY_BACKOFF_SECONDS"] * 2**run.retries
-            raise self.retry(countdown=countdown, kwargs={"run_id": run_id})
+            raise task.retry(countdown=countdown, kwargs={"run_id": run_id})
         return "lease lost while failing"
-    failed = GradeResult.grader_error(slug, seed, float(submission.assignment.max_score))
+    failed = GradeResult.grader_error(slug, seed, max_score)
     runs.record_result(session, run_id, token, failed, error=error)
     session.commit()
+    log.error("gave up: recorded as grader_error", extra=ids)
     return "grader_error"
+
+
+def _record(
+    session: Any, run_id: int, token: str, result: GradeResult, config: Any
+) -> bool:
+    """Store the result and commit, waiting out a database that cannot be reached for up to
+    ``RECORD_RETRY_SECONDS`` (the result is kept in memory meanwhile, so nothing is graded
+    twice); any other failure is raised."""
+    deadline = time.monotonic() + float(config["RECORD_RETRY_SECONDS"])
+    pause = 0.25
+    while True:
+        try:
+            recorded = runs.record_result(session, run_id, token, result)
+            session.commit()
+            return recorded
+        except Exception as exc:
+            session.rollback()
+            if not database_unavailable(exc) or time.monotonic() + pause > deadline:
+                raise
+            log.warning("database unavailable while storing; trying again: %s", exc,
+                        extra={"run_id": run_id})
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def _grade(code: str, slug: str, seed: int, points: dict[str, float]) -> GradeResult:
@@ -96,8 +150,14 @@ class _LeaseKeeper:
         lease = self._app.config["LEASE_SECONDS"]
         with self._app.app_context():
             while not self._stop.wait(interval):
-                kept = runs.renew_lease(db.session, self._run_id, self._token, lease)
-                db.session.commit()
+                try:
+                    kept = runs.renew_lease(db.session, self._run_id, self._token, lease)
+                    db.session.commit()
+                except Exception:  # a thread's edge: try again at the next interval
+                    db.session.rollback()
+                    log.warning("could not renew the lease", exc_info=True,
+                                extra={"run_id": self._run_id})
+                    continue
                 if not kept:
                     return
 

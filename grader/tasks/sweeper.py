@@ -13,6 +13,8 @@ from grader.extensions import db
 @shared_task(ignore_result=True)  # type: ignore[untyped-decorator]  # Celery is untyped
 def sweep() -> int:
     """Queue again the runs whose worker died or whose message was lost; returns how many."""
-    pairs = runs.sweep(db.session, current_app.config["QUEUED_STALE_SECONDS"])
+    config = current_app.config
+    pairs = runs.sweep(db.session, config["QUEUED_STALE_SECONDS"],
+                       max_lost_leases=int(config["MAX_LOST_LEASES"]))
     db.session.commit()
     return len(pairs)
