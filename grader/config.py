@@ -94,6 +94,14 @@ def celery_config(config: dict[str, Any]) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
+        # A worker outlives a broker outage of any length: it keeps reconnecting.
+        "broker_connection_max_retries": None,
+        # An upload while the broker is away is stored at once and sent by the sweeper later;
+        # it does not wait for the broker. Connecting is retried once, briefly.
+        "task_publish_retry_policy": {
+            "max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1,
+        },
+        "broker_transport_options": {"socket_connect_timeout": 2},
         "beat_schedule": {
             "sweep-expired-leases": {
                 "task": "grader.tasks.sweeper.sweep",

@@ -21,7 +21,12 @@ from grader.outage import database_unavailable
 
 log = logging.getLogger(__name__)
 
-_OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner() -> str:
+    """This process, as named in the leases it holds: host and pid, read at each claim (a
+    module-level constant would name the parent of every forked pool process)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @shared_task(  # type: ignore[untyped-decorator]  # Celery is untyped
@@ -56,7 +61,7 @@ def _grade_run(task: Any, submission_id: int, run_id: int | None) -> str:
             return "no such submission"
     config = current_app.config
     ids = {"submission_id": submission_id, "run_id": run_id}
-    token = runs.claim_run(session, run_id, _OWNER, config["LEASE_SECONDS"],
+    token = runs.claim_run(session, run_id, _owner(), config["LEASE_SECONDS"],
                            max_lost_leases=int(config["MAX_LOST_LEASES"]))
     session.commit()
     if token is None:
