@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     # How long a worker holding a result waits for an unreachable database before giving the
     # run back for a retry.
     "RECORD_RETRY_SECONDS": 60.0,
+    # Each worker says it is alive this often (a key in Redis living three times as long);
+    # the health check, /metrics and the queue estimate count the live ones.
+    "HEARTBEAT_SECONDS": 5.0,
     # Grader errors are retried this many times, with exponential backoff from RETRY_BACKOFF.
     "GRADE_MAX_RETRIES": 3,
     "GRADE_RETRY_BACKOFF_SECONDS": 5.0,
@@ -102,6 +105,8 @@ def celery_config(config: dict[str, Any]) -> dict[str, Any]:
             "max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1,
         },
         "broker_transport_options": {"socket_connect_timeout": 2},
+        # Read by grader.tasks.liveness: how often a worker says it is alive.
+        "autograde_heartbeat_seconds": float(config["HEARTBEAT_SECONDS"]),
         "beat_schedule": {
             "sweep-expired-leases": {
                 "task": "grader.tasks.sweeper.sweep",

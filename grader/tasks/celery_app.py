@@ -23,6 +23,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.set_default()
     # Register the tasks on this app (they are declared with shared_task).
     import grader.tasks.grading  # noqa: F401
+    import grader.tasks.liveness  # noqa: F401
     import grader.tasks.lms  # noqa: F401
     import grader.tasks.sweeper  # noqa: F401
     from grader.tasks import dispatch

@@ -10,11 +10,13 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from grader.domain.accommodations import audit_trail
 from grader.domain.course_admin import courses_of
+from grader.domain.queue import QueueStanding, queue_standing
 from grader.domain.standing import student_standing
 from grader.domain.submissions import due_date_for, submissions_of
 from grader.domain.uploads import submit
 from grader.engine.registry import UnknownAssignment, get_plugin
 from grader.extensions import db
+from grader.heartbeat import grading_processes
 from grader.models import Assignment, Submission, utcnow
 from grader.web import render
 from grader.web.access import assignment_for_student, submission_for
@@ -114,8 +116,16 @@ def _show_feedback(submission: Submission, as_instructor: bool) -> bool:
     return assignment.feedback_before_due or due is None or utcnow() >= due
 
 
+def _queue(submission: Submission) -> QueueStanding | None:
+    if submission.status not in ("queued", "running"):
+        return None
+    processes = grading_processes(current_app.config["REDIS_URL"])
+    return queue_standing(db.session, submission, processes=processes)
+
+
 def _results_context(submission: Submission, as_instructor: bool) -> dict[str, Any]:
     return {
+        "queue": _queue(submission),
         "submission": submission,
         "standing": student_standing(db.session, submission.assignment, submission.student),
         "run": submission.current_run,
@@ -151,10 +161,15 @@ def results(submission_id: int) -> str:
 def status(submission_id: int) -> dict[str, Any]:
     """Where grading stands, for the page to poll."""
     found, _ = submission_for(user(), submission_id)
+    queue = _queue(found)
     return {
         "id": found.id,
         "status": found.status,
         "done": found.status not in ("queued", "running"),
+        "queue_position": queue.position if queue else None,
+        "estimated_wait_s": queue.estimated_wait_s if queue else None,
+        "grading_delayed": queue.delayed if queue else False,
+        "queue_message": queue.message if queue else "",
         "score": found.score,
         "max_score": found.max_score if found.max_score is not None
         else found.assignment.max_score,

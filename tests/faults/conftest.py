@@ -97,7 +97,8 @@ def make_course(app: Flask, students: int) -> Course:
         teacher = create_user(s, "teacher@example.com", name="T", role="instructor",
                               password="pw")
         course = create_course(s, "Faults 101", teacher)
-        people = [create_user(s, f"s{i}@example.com", name=f"S{i}") for i in range(students)]
+        people = [create_user(s, f"s{i}@example.com", name=f"S{i}", password="pw")
+                  for i in range(students)]
         for person in people:
             enroll(s, course, person)
         assignment = create_assignment(s, course, "softmax-backprop", attempt_limit=None)
@@ -262,7 +263,8 @@ def _course_of(assignment_id: int) -> int:
 
 
 def fault_app(config: dict[str, Any]) -> Flask:
-    return create_app({**config, "TESTING": True, "PREFERRED_URL_SCHEME": "https"})
+    return create_app({**config, "TESTING": True, "PREFERRED_URL_SCHEME": "https",
+                       "WTF_CSRF_ENABLED": False})
 
 
 def close_app(app: Flask) -> None:

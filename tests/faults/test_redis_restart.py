@@ -1,5 +1,6 @@
 """The broker (redis-server) stopped and started again under load: uploads during the outage
-are accepted and stored (the API answers 202), sent once Redis is back, and none is lost;
+are accepted and stored (the API answers 202, the page says grading is delayed), sent once
+Redis is back, and none is lost;
 the messages Redis held when it stopped are sent again by the sweeper."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 
 from tests.faults.conftest import (
     FAST,
+    MIX,
     SUBMISSIONS,
     check_nothing_lost,
     close_app,
@@ -44,6 +46,14 @@ def test_redis_restart_under_load(database: str, own_redis: RedisServer, tmp_pat
         started = time.monotonic()
         ids += stream(client, course, third)
         outage_uploads = time.monotonic() - started
+        # A student uploading on the page meanwhile is told grading is delayed.
+        student = app.test_client()
+        student.post("/login", data={"email": course.students[0], "password": "pw"})
+        page = student.post(f"/assignments/{course.assignment_id}/submissions",
+                            data={"code": MIX[0].decode()}, follow_redirects=True)
+        assert page.status_code == 200
+        assert "Grading is delayed: your submission is saved" in page.get_data(as_text=True)
+        ids.append(int(page.request.path.rsplit("/", 1)[1]))
         time.sleep(2)
         own_redis.start()
         ids += stream(client, course, third)

@@ -12,6 +12,7 @@
         .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
         .then(function (doc) {
           box.setAttribute("data-status", doc.status);
+          showQueue(doc);
           var badge = document.getElementById("status-badge");
           var label = { queued: "Waiting", running: "Grading…", graded: "Graded",
             not_gradable: "Not gradable", grader_error: "Grader problem" }[doc.status] || doc.status;
@@ -46,6 +47,12 @@
         .catch(function () { window.setTimeout(tick, 5000); });
     }
     window.setTimeout(tick, 600);
+  }
+
+  // Where the submission stands in the grading queue, or that grading is delayed.
+  function showQueue(doc) {
+    var note = document.getElementById("queue-note");
+    if (note) { note.textContent = doc.done ? "" : (doc.queue_message || ""); }
   }
 
   function fmt(x) {

@@ -281,3 +281,11 @@ class TestPoison:
         (run,) = runs_of(live_app, sub.id)
         assert "deliberate failure to store" in run.error
         assert run.retries == SETTINGS["GRADE_MAX_RETRIES"] and run.lost_leases == 0
+
+
+class TestHeartbeat:
+    def test_the_live_worker_is_seen(self, stack: dict[str, Any]) -> None:
+        """The worker's heartbeat counts its two grading processes."""
+        from grader.heartbeat import liveness
+
+        assert wait_until(lambda: liveness(stack["REDIS_URL"], max_age=0).processes, 30) == 2
