@@ -116,13 +116,6 @@ def _show_feedback(submission: Submission, as_instructor: bool) -> bool:
     return assignment.feedback_before_due or due is None or utcnow() >= due
 
 
-def _queue(submission: Submission) -> QueueStanding | None:
-    if submission.status not in ("queued", "running"):
-        return None
-    processes = grading_processes(current_app.config["REDIS_URL"])
-    return queue_standing(db.session, submission, processes=processes)
-
-
 def _results_context(submission: Submission, as_instructor: bool) -> dict[str, Any]:
     return {
         "queue": _queue(submission),
@@ -188,3 +181,11 @@ def download(submission_id: int) -> Response:
     disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(found.filename)}"
     return Response(found.code, mimetype="text/x-python",
                     headers={"Content-Disposition": disposition})
+
+
+def _queue(submission: Submission) -> QueueStanding | None:
+    """Where a pending submission stands in the grading queue (None once it is done)."""
+    if submission.status not in ("queued", "running"):
+        return None
+    processes = grading_processes(current_app.config["REDIS_URL"])
+    return queue_standing(db.session, submission, processes=processes)
