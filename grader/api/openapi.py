@@ -275,10 +275,21 @@ PATHS: dict[str, Any] = {
                 "200": _json(
                     {
                         "type": "object",
-                        "required": ["status"],
-                        "properties": {"status": {"const": "ok"}},
+                        "required": ["status", "database", "broker", "workers"],
+                        "properties": {
+                            "status": {"enum": ["ok", "degraded"]},
+                            "database": {"type": "object", "properties": {
+                                "ok": {"type": "boolean"}}},
+                            "broker": {"type": "object", "properties": {
+                                "ok": {"type": "boolean"}}},
+                            "workers": {"type": "object", "properties": {
+                                "alive": _nullable({"type": "boolean"}),
+                                "processes": _nullable(_ID)}},
+                        },
                     },
-                    "Up.",
+                    "The web process answers (always 200, a readiness probe); the body says "
+                    "whether the database and the broker answer and any worker is alive "
+                    "(null: the broker did not answer).",
                 )
             },
         }
