@@ -163,6 +163,3 @@ def _app_context() -> Iterator[None]:
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
-
-
-COMMANDS = [serve_command, worker_command, db_group, token_group, regrade_command]

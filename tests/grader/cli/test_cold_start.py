@@ -38,6 +38,30 @@ def imported_modules(*args: str) -> tuple[set[str], str]:
     return names, result.stdout
 
 
+class TestLazyCommands:
+    def test_every_command_is_listed_and_loads(self) -> None:
+        """--help lists every command, and each one loads and shows its own help."""
+        from click.testing import CliRunner
+
+        from grader.cli import COMMANDS, main
+
+        listing = CliRunner().invoke(main, ["--help"])
+        assert listing.exit_code == 0
+        for name in COMMANDS:
+            assert re.search(rf"^  {name} ", listing.output, re.M), name
+            shown = CliRunner().invoke(main, [name, "--help"])
+            assert shown.exit_code == 0 and "Usage: main " + name in shown.output, shown.output
+
+    def test_unknown_command_is_a_usage_error(self) -> None:
+        """A command that does not exist is a usage error naming it."""
+        from click.testing import CliRunner
+
+        from grader.cli import main
+
+        result = CliRunner().invoke(main, ["gradee"])
+        assert result.exit_code == 2 and "No such command 'gradee'" in result.output
+
+
 class TestColdStart:
     @pytest.mark.parametrize("output", ["--json", "--text"])
     def test_grading_one_file_loads_nothing_of_the_service(self, output: str) -> None:
