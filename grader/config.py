@@ -47,6 +47,11 @@ DEFAULTS: dict[str, Any] = {
     # Grader errors are retried this many times, with exponential backoff from RETRY_BACKOFF.
     "GRADE_MAX_RETRIES": 3,
     "GRADE_RETRY_BACKOFF_SECONDS": 5.0,
+    # Logging (grader/logs.py): JSON lines at this level to stderr (LOG_CONSOLE) and, if set,
+    # appended to LOG_FILE (autograde serve: autograde.log in the instance folder).
+    "LOG_LEVEL": "INFO",
+    "LOG_FILE": None,
+    "LOG_CONSOLE": True,
     # Pages of list endpoints.
     "PAGE_DEFAULT_LIMIT": 50,
     "PAGE_MAX_LIMIT": 500,

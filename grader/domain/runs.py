@@ -6,6 +6,7 @@ worker that lost its lease, can never write a result twice.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,8 @@ from grader.domain.outbox import note_score_change
 from grader.domain.storable import storable, storable_json
 from grader.engine.result import GradeResult
 from grader.models import Assignment, GradingRun, PartResultRow, Submission, utcnow
+
+log = logging.getLogger(__name__)
 
 #: Expired leases after which a run is given up (the config's ``MAX_LOST_LEASES``).
 DEFAULT_MAX_LOST_LEASES = 3
@@ -112,6 +115,8 @@ def give_up(
         reason += f"\n\nThe last error before that:\n{run.error}"
     failed = GradeResult.grader_error(assignment.slug, run.submission.seed,
                                       float(assignment.max_score))
+    log.error("given up after %d lost leases: recorded as grader_error", run.lost_leases,
+              extra={"submission_id": run.submission_id, "run_id": run_id})
     return record_result(session, run_id, token, failed, error=reason, now=now)
 
 

@@ -70,5 +70,8 @@ def send(work: jobs.Jobs) -> None:
             grade_submission.apply_async(
                 (submission_id,), {"run_id": run_id}, soft_time_limit=soft, time_limit=hard
             )
+            log.info("sent for grading", extra={"submission_id": submission_id,
+                                                "run_id": run_id})
     for outbox_id in sorted(work.deliveries):
         deliver_score.delay(outbox_id)
+        log.info("score sent for delivery to the LMS", extra={"outbox_id": outbox_id})

@@ -65,7 +65,9 @@ def _grade_run(task: Any, submission_id: int, run_id: int | None) -> str:
                            max_lost_leases=int(config["MAX_LOST_LEASES"]))
     session.commit()
     if token is None:
+        log.info("nothing to grade: already graded, given up, or held elsewhere", extra=ids)
         return "already graded, given up, or held by another worker"
+    log.info("grading", extra=ids)
     run = session.get_one(GradingRun, run_id)
     submission = session.get_one(Submission, submission_id)
     code, seed, slug = submission.code, submission.seed, submission.assignment.slug
@@ -88,12 +90,19 @@ def _grade_run(task: Any, submission_id: int, run_id: int | None) -> str:
                 result, error = None, traceback.format_exc()
                 log.exception("storing the result failed", extra=ids)
             else:
-                return result.status if recorded else "lease lost; result discarded"
+                if not recorded:
+                    log.warning("lease lost before the result was stored; discarded", extra=ids)
+                    return "lease lost; result discarded"
+                log.info("recorded", extra={**ids, "status": result.status,
+                                            "score": result.score,
+                                            "ms": result.timings.get("total")})
+                return result.status
     if run.retries < config["GRADE_MAX_RETRIES"]:
         released = runs.release_for_retry(session, run_id, token, error)
         session.commit()
         if released:
             countdown = config["GRADE_RETRY_BACKOFF_SECONDS"] * 2**run.retries
+            log.warning("our error; retrying in %.1f s", countdown, extra=ids)
             raise task.retry(countdown=countdown, kwargs={"run_id": run_id})
         return "lease lost while failing"
     failed = GradeResult.grader_error(slug, seed, max_score)

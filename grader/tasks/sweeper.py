@@ -3,11 +3,15 @@ queued again (sent once the sweep commits)."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from flask import current_app
 
 from grader.domain import runs
 from grader.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)  # type: ignore[untyped-decorator]  # Celery is untyped
@@ -17,4 +21,7 @@ def sweep() -> int:
     pairs = runs.sweep(db.session, config["QUEUED_STALE_SECONDS"],
                        max_lost_leases=int(config["MAX_LOST_LEASES"]))
     db.session.commit()
+    for submission_id, run_id in pairs:
+        log.warning("sent again: its worker died or its message was lost",
+                    extra={"submission_id": submission_id, "run_id": run_id})
     return len(pairs)
