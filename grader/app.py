@@ -57,6 +57,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_logs(app)
     init_outage(app)
 
+    from grader.metrics import init_app as init_metrics
+
+    init_metrics(app)
+
     from grader.api import bp as api_bp
 
     app.register_blueprint(api_bp)

@@ -47,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
     # Grader errors are retried this many times, with exponential backoff from RETRY_BACKOFF.
     "GRADE_MAX_RETRIES": 3,
     "GRADE_RETRY_BACKOFF_SECONDS": 5.0,
+    # /metrics (Prometheus): served to these addresses or networks (a space-separated string
+    # or a JSON list), or to a client sending "Authorization: Bearer <METRICS_TOKEN>".
+    "METRICS_ALLOW": "127.0.0.1 ::1",
+    "METRICS_TOKEN": None,
     # Logging (grader/logs.py): JSON lines at this level to stderr (LOG_CONSOLE) and, if set,
     # appended to LOG_FILE (autograde serve: autograde.log in the instance folder).
     "LOG_LEVEL": "INFO",
