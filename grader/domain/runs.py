@@ -52,7 +52,7 @@ def claim_run(
         GradingRun.status == "queued",
         sa.and_(GradingRun.status == "running", GradingRun.lease_expires_at < now),
     )
-    result = session.execute(
+    claimed = session.execute(
         sa.update(GradingRun)
         .where(GradingRun.id == run_id, claimable)
         .values(
@@ -66,23 +66,31 @@ def claim_run(
                                                          else_=0),
             started_at=sa.func.coalesce(GradingRun.started_at, now),
         )
+        .returning(GradingRun.kind, GradingRun.submission_id, GradingRun.lost_leases)
         .execution_options(synchronize_session=False)
-    )
-    if _rowcount(result) != 1:
+    ).first()
+    if claimed is None:
         return None
-    run = session.get_one(GradingRun, run_id)
-    session.refresh(run)
-    if run.lost_leases >= max_lost_leases:
+    kind, submission_id, lost_leases = claimed
+    _forget(session, run_id)
+    if lost_leases >= max_lost_leases:
         give_up(session, run_id, token, max_lost_leases, now, last_owner=last_owner)
         return None
-    if run.kind == "initial":
+    if kind == "initial":
         session.execute(
             sa.update(Submission)
-            .where(Submission.id == run.submission_id, Submission.status.in_(("queued", "running")))
+            .where(Submission.id == submission_id, Submission.status.in_(("queued", "running")))
             .values(status="running")
             .execution_options(synchronize_session=False)
         )
     return token
+
+
+def _forget(session: so.Session, run_id: int) -> None:
+    """Expire the session's copy of a run changed by a bulk UPDATE (read afresh when used)."""
+    found = session.identity_map.get(so.util.identity_key(GradingRun, run_id))
+    if found is not None:
+        session.expire(found)
 
 
 def give_up(
@@ -158,48 +166,54 @@ def record_result(
     run = session.get_one(GradingRun, run_id)
     timings = dict(result.timings)
     timings["queue"] = round(((run.started_at or now) - run.created_at).total_seconds() * 1000, 1)
+    values = {
+        "status": result.status,
+        "score": result.score if result.status == "graded" else None,
+        "max_score": result.max_score,
+        "feedback": storable(result.feedback),
+        "output": storable(result.output),
+        "sandbox_level": storable(result.sandbox_level, 100),
+        "timings": storable_json(timings),
+        "error": storable(error[-4000:]),
+        "lease_token": None,
+        "lease_expires_at": None,
+        "finished_at": now,
+    }
     finished = session.execute(
         sa.update(GradingRun)
         .where(
             GradingRun.id == run_id, GradingRun.lease_token == token, GradingRun.status == "running"
         )
-        .values(
-            status=result.status,
-            score=result.score if result.status == "graded" else None,
-            max_score=result.max_score,
-            feedback=storable(result.feedback),
-            output=storable(result.output),
-            sandbox_level=storable(result.sandbox_level, 100),
-            timings=storable_json(timings),
-            error=storable(error[-4000:]),
-            lease_token=None,
-            lease_expires_at=None,
-            finished_at=now,
-        )
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if _rowcount(finished) != 1:
         return False
-    session.refresh(run)
-    for position, part in enumerate(result.parts):
-        session.add(
-            PartResultRow(
-                run_id=run.id,
-                position=position,
-                name=storable(part.name, 100),
-                score=part.score,
-                max_score=part.max_score,
-                status=part.status,
-                diagnoses=storable_json(list(part.diagnoses)),
-                feedback=storable(part.feedback),
-                counterexample=(
-                    None if part.counterexample is None else storable(part.counterexample)
-                ),
-                output=storable(part.output),
-                cases_passed=part.cases_passed,
-                cases_total=part.cases_total,
-            )
-        )
+    # The UPDATE bypassed the session: give its copy the new values, without a SELECT.
+    for key, value in values.items():
+        so.attributes.set_committed_value(run, key, value)
+    session.expire(run, ["parts"])
+    rows = [
+        {
+            "run_id": run_id,
+            "position": position,
+            "name": storable(part.name, 100),
+            "score": part.score,
+            "max_score": part.max_score,
+            "status": part.status,
+            "diagnoses": storable_json(list(part.diagnoses)),
+            "feedback": storable(part.feedback),
+            "counterexample": (
+                None if part.counterexample is None else storable(part.counterexample)),
+            "output": storable(part.output),
+            "cases_passed": part.cases_passed,
+            "cases_total": part.cases_total,
+        }
+        for position, part in enumerate(result.parts)
+    ]
+    if rows:
+        # One executemany, no ORM bookkeeping: nothing in this session reads them back.
+        session.execute(sa.insert(PartResultRow), rows)
     if run.kind != "preview":
         make_current(session, run, now)
         session.flush()

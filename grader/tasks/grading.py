@@ -10,13 +10,14 @@ import time
 import traceback
 from typing import Any
 
+import sqlalchemy as sa
 from celery import shared_task
 from flask import current_app
 
 from grader.domain import runs
 from grader.engine.result import GradeResult
 from grader.extensions import db
-from grader.models import GradingRun, Submission
+from grader.models import Assignment, GradingRun, Submission
 from grader.outage import database_unavailable
 
 log = logging.getLogger(__name__)
@@ -63,17 +64,20 @@ def _grade_run(task: Any, submission_id: int, run_id: int | None) -> str:
     ids = {"submission_id": submission_id, "run_id": run_id}
     token = runs.claim_run(session, run_id, _owner(), config["LEASE_SECONDS"],
                            max_lost_leases=int(config["MAX_LOST_LEASES"]))
-    session.commit()
     if token is None:
+        session.commit()
         log.info("nothing to grade: already graded, given up, or held elsewhere", extra=ids)
         return "already graded, given up, or held by another worker"
-    log.info("grading", extra=ids)
-    run = session.get_one(GradingRun, run_id)
-    submission = session.get_one(Submission, submission_id)
-    code, seed, slug = submission.code, submission.seed, submission.assignment.slug
-    points = dict(submission.assignment.part_points)
-    max_score = float(submission.assignment.max_score)
+    # What grading needs, read in the claim's own transaction (one commit, not two).
+    code, seed, slug, part_points = session.execute(
+        sa.select(Submission.code, Submission.seed, Assignment.slug, Assignment.part_points)
+        .join(Assignment, Assignment.id == Submission.assignment_id)
+        .where(Submission.id == submission_id)
+    ).one()
     session.commit()
+    log.info("grading", extra=ids)
+    points = dict(part_points)
+    max_score = float(sum(points.values()))  # Assignment.max_score
 
     with _LeaseKeeper(run_id, token):
         try:
@@ -97,11 +101,12 @@ def _grade_run(task: Any, submission_id: int, run_id: int | None) -> str:
                                             "score": result.score,
                                             "ms": result.timings.get("total")})
                 return result.status
-    if run.retries < config["GRADE_MAX_RETRIES"]:
+    retries = session.scalar(sa.select(GradingRun.retries).where(GradingRun.id == run_id)) or 0
+    if retries < config["GRADE_MAX_RETRIES"]:
         released = runs.release_for_retry(session, run_id, token, error)
         session.commit()
         if released:
-            countdown = config["GRADE_RETRY_BACKOFF_SECONDS"] * 2**run.retries
+            countdown = config["GRADE_RETRY_BACKOFF_SECONDS"] * 2**retries
             log.warning("our error; retrying in %.1f s", countdown, extra=ids)
             raise task.retry(countdown=countdown, kwargs={"run_id": run_id})
         return "lease lost while failing"
