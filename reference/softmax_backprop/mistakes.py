@@ -70,13 +70,16 @@ def _with_reg(part: str, args: tuple[Arg, ...], coef_w1: float, coef_w2: float,
     return None
 
 
-def _reg_coefficient(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
-    found = [_with_reg(part, args, c, c) for c in (1.0, 0.0)]
-    if part == "gradients":  # one layer right, the other wrong
-        found += [_with_reg(part, args, 2.0, c) for c in (1.0, 0.0)]
-        found += [_with_reg(part, args, c, 2.0) for c in (1.0, 0.0)]
-    out = [v for v in found if v is not None]
-    return out or None
+def _reg_term(part: str, args: tuple[Arg, ...]) -> Value | None:
+    """The regularization term 2·lam·W of dW2, dW1, or both keys of gradients()."""
+    if part == "grad_W2":
+        return 2.0 * float(args[3]) * _f(args[2])
+    if part == "grad_W1":
+        return 2.0 * float(args[5]) * _f(args[4])
+    if part == "gradients":
+        lam = float(args[6])
+        return {"W1": 2.0 * lam * _f(args[2]), "W2": 2.0 * lam * _f(args[4])}
+    return None
 
 
 def _reg_wrong_weight(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
@@ -112,11 +115,21 @@ def _missing_relu_mask(part: str, args: tuple[Arg, ...]) -> Value | None:
     return None
 
 
+def _softmax_over(z: Array, shift: int | None, norm: int | None) -> Array:
+    """exp(z - max over ``shift``) normalised over ``norm`` (None: the whole matrix)."""
+    with np.errstate(all="ignore"):
+        e = np.exp(z - z.max(axis=shift, keepdims=True))
+        out: Array = e / e.sum(axis=norm, keepdims=True)
+    return out
+
+
 def _wrong_axis(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
     if part == "softmax":
+        # Shifted and normalised over rows, or over the whole matrix, or shifted by the whole
+        # matrix's maximum (nan where a column lies far below it).
         z = _f(args[0])
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return [e / e.sum(axis=1, keepdims=True)]
+        pairs = [(1, 1), (0, 1), (None, 1), (0, None), (1, None), (None, None), (None, 0)]
+        return [_softmax_over(z, shift, norm) for shift, norm in pairs]
     if part == "grad_b2":
         dz3 = _f(args[0])
         return [dz3.sum(axis=0, keepdims=True), dz3.sum(axis=0)]
@@ -151,11 +164,30 @@ def _jacobian_diagonal_only(part: str, args: tuple[Arg, ...]) -> Value | None:
     return None
 
 
+#: Beyond this, exp overflows in float64.
+_EXP_OVERFLOW = float(np.log(np.finfo(np.float64).max))
+
+
+def _overflowed(o: Observation) -> bool:
+    """nan or inf in the output of a column whose largest logit makes exp overflow."""
+    z, got = _f(o.case.args[0]), o.got
+    if type(got) is not np.ndarray or got.dtype.kind not in "fiu":
+        return False
+    with np.errstate(all="ignore"):
+        bad = ~np.isfinite(got.astype(np.float64))
+    if z.ndim == 1:  # softmax_jacobian: one column, a (C, C) answer
+        return bool(z.max() > _EXP_OVERFLOW and bad.any())
+    if got.shape != z.shape:
+        return False
+    return bool(np.any(bad.any(axis=0) & (z.max(axis=0) > _EXP_OVERFLOW)))
+
+
 def _numerically_unstable(part: str, seen: Sequence[Observation]) -> bool:
-    """Right on every ordinary case, wrong on at least one large-logit case."""
+    """Right on every ordinary case; nan or inf on a large-logit case, where exp overflows."""
     large = [o for o in seen if "large_logits" in o.case.tags]
     small = [o for o in seen if "large_logits" not in o.case.tags]
-    return bool(large) and all(o.passed for o in small) and not all(o.passed for o in large)
+    return (bool(large) and all(o.passed for o in small)
+            and any(not o.passed and _overflowed(o) for o in large))
 
 
 CATALOG: tuple[Mistake, ...] = (
@@ -167,9 +199,8 @@ CATALOG: tuple[Mistake, ...] = (
     ),
     Mistake(
         "reg_coefficient", ("grad_W2", "grad_W1", "gradients"),
-        "The regularization term is off: the derivative of lam·||W||² is 2·lam·W (not lam·W, "
-        "and not missing).",
-        variant=_reg_coefficient,
+        "The derivative of lam·||W||² is 2·lam·W.",
+        term=_reg_term, term_name="regularization term",
     ),
     Mistake(
         "reg_wrong_weight", ("grad_W1", "gradients"),
@@ -185,8 +216,9 @@ CATALOG: tuple[Mistake, ...] = (
     ),
     Mistake(
         "wrong_axis", ("softmax",),
-        "You normalised over the wrong axis: examples are columns, so softmax normalises each "
-        "column (sum and max over axis=0, with keepdims=True).",
+        "You normalised or shifted over the wrong axis: examples are columns, so softmax "
+        "subtracts each column's own maximum and divides by each column's own sum "
+        "(axis=0, keepdims=True), not the whole matrix's (no axis) nor each row's.",
         variant=_wrong_axis,
     ),
     Mistake(
@@ -196,9 +228,9 @@ CATALOG: tuple[Mistake, ...] = (
         variant=_wrong_axis,
     ),
     Mistake(
-        "numerically_unstable", ("softmax",),
-        "Your softmax overflows for large logits: subtract each column's maximum before "
-        "exponentiating (softmax(z) = softmax(z - max z)).",
+        "numerically_unstable", ("softmax", "softmax_jacobian", "softmax_backward"),
+        "Your softmax overflows for large logits (exp(1000) is inf in float64): subtract each "
+        "column's maximum before exponentiating (softmax(z) = softmax(z - max z)).",
         rule=_numerically_unstable,
     ),
     Mistake(
