@@ -54,7 +54,11 @@ class Mistake:
 
     Either ``variant`` computes the wrong answer this mistake gives for a case (the engine
     compares the student's output with it), or ``rule`` looks at all of a part's cases at once
-    (for patterns such as "right for small logits, wrong for large ones").
+    (for patterns such as "right for small logits, wrong for large ones"), or ``term`` gives an
+    additive term of the right answer (for a dict answer, a dict of the keys it is part of):
+    the mistake is that term taken with another constant factor (missing, negated, halved...),
+    and the engine says which factor ("your regularization term is a quarter of the expected
+    one") before ``message``.
     """
 
     code: str
@@ -62,6 +66,9 @@ class Mistake:
     message: str
     variant: Callable[[str, tuple[Arg, ...]], Value | list[Value] | None] | None = None
     rule: Callable[[str, Sequence[Observation]], bool] | None = None
+    term: Callable[[str, tuple[Arg, ...]], Value | None] | None = None
+    #: What the term is called in the feedback, e.g. "regularization term".
+    term_name: str = "term"
 
 
 @dataclass(frozen=True)
