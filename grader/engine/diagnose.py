@@ -8,7 +8,7 @@ from grader.engine import factors
 from grader.engine.common_mistakes import GENERIC, near_miss
 from grader.engine.compare import check, close, same
 from grader.engine.plugin import AssignmentPlugin, Mistake, Observation, Tolerance
-from grader.engine.runner_contract import Value
+from grader.engine.runner_contract import ErrorInfo, Value
 
 
 def _variants(found: Value | list[Value] | None) -> list[Value]:
@@ -83,22 +83,12 @@ def _constant_factor(failing: Sequence[Observation], tol: Tolerance) -> str | No
     return factors.describe("Your result", observed)
 
 
-def diagnose(
-    assignment: AssignmentPlugin, part: str, seen: Sequence[Observation]
-) -> list[tuple[str, str]]:
-    """The (code, message) pairs of the known mistakes that explain a part's failures.
-
-    A variant mistake is named when the student's output equals the variant on most of the
-    failing cases where the variant is informative (it exists and differs from the right
-    answer), and on at least one; a term mistake likewise, with the factor said in words.
-    Rules see every case. When nothing else names the failure, the engine says whether the
-    answer is off by a constant factor, or right but for lost precision.
-    """
-    tol = assignment.tolerance
-    failing = [o for o in seen if not o.passed and o.got is not None]
-    found: dict[str, str] = {}
-    for mistake in assignment.mistakes:
-        if part not in mistake.parts or mistake.code in found:
+def _try(mistakes: Sequence[Mistake], fallback: bool, part: str,
+         seen: Sequence[Observation], failing: Sequence[Observation], tol: Tolerance,
+         found: dict[str, str]) -> None:
+    """Add to ``found`` the mistakes (fallbacks or not) that explain the observations."""
+    for mistake in mistakes:
+        if mistake.fallback != fallback or mistake.code in found:
             continue
         if mistake.rule is not None and mistake.rule(part, seen):
             found[mistake.code] = mistake.message
@@ -108,12 +98,35 @@ def diagnose(
             sentence = _by_term(mistake, part, failing, tol)
             if sentence is not None:
                 found[mistake.code] = f"{sentence} {mistake.message}"
+
+
+def diagnose(
+    assignment: AssignmentPlugin, part: str, seen: Sequence[Observation]
+) -> list[tuple[str, str]]:
+    """The (code, message) pairs of the known mistakes that explain a part's failures.
+
+    A variant mistake is named when the student's output equals the variant on most of the
+    failing cases where the variant is informative (it exists and differs from the right
+    answer), and on at least one; a term mistake likewise, with the factor said in words.
+    Rules see every case. When nothing else names the failure, the engine says whether the
+    code failed on shapes that do not fit, whether the answer is off by a constant factor, or
+    right but for lost precision; then the catalog's fallbacks (hints that locate a mistake)
+    are tried.
+    """
+    tol = assignment.tolerance
+    failing = [o for o in seen if not o.passed and o.got is not None]
+    found: dict[str, str] = {}
+    mistakes = [m for m in assignment.mistakes if part in m.parts]
+    _try(mistakes, False, part, seen, failing, tol, found)
     for code, (detector, default_message) in GENERIC.items():
         if code in found or not failing:
             continue
         matches = [detector(o.expected, o.got, tol) for o in failing]
         if any(matches) and sum(matches) * 2 >= len(matches):
             found[code] = assignment.generic_messages.get(code, default_message)
+    raised = [o.error for o in seen if not o.passed and o.error is not None]
+    if raised and not failing and all(_shape_error(e) for e in raised):
+        found["shape_error"] = assignment.generic_messages.get("shape_error", SHAPE_ERROR)
     if failing and not found:
         sentence = _constant_factor(failing, tol)
         if sentence is not None:
@@ -121,7 +134,25 @@ def diagnose(
             found["constant_factor"] = f"{sentence} {hint}"
         elif all(near_miss(o.expected, o.got, tol) for o in failing):
             found["precision_loss"] = _precision_message(failing, tol, assignment)
+    if not found:
+        _try(mistakes, True, part, seen, failing, tol, found)
     return list(found.items())
+
+
+#: numpy's words when the shapes of an operation do not fit.
+_SHAPE_WORDS = ("could not be broadcast", "matmul: input operand", "not aligned",
+                "cannot reshape", "mismatch in its core dimension", "incompatible dimensions",
+                "shapes", "is out of bounds for array of dimension")
+
+SHAPE_ERROR = ("Your code combines arrays whose shapes do not fit, in the line shown: write "
+               "down the shape of every array in it, and check that each A @ B has A's columns "
+               "equal to B's rows and each elementwise operation gets equal shapes (or 1s).")
+
+
+def _shape_error(error: ErrorInfo) -> bool:
+    message = error.message.lower()
+    return error.type in ("ValueError", "AxisError", "IndexError") and any(
+        w in message for w in _SHAPE_WORDS)
 
 
 CONSTANT_FACTOR_HINT = ("Look for a constant factor that is missing or extra: a 2, a 1/N, a "

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
-from grader.engine.runner_contract import Arg, Limits, Value
+from grader.engine.runner_contract import Arg, ErrorInfo, Limits, Value
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Observation:
     expected: Value
     got: Value | None
     passed: bool
+    #: What the code raised instead of answering, if it did.
+    error: ErrorInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ class Mistake:
     term: Callable[[str, tuple[Arg, ...]], Value | None] | None = None
     #: What the term is called in the feedback, e.g. "regularization term".
     term_name: str = "term"
+    #: Tried only when nothing else explains the part (for hints that locate a mistake
+    #: rather than name it, e.g. "the forward pass inside gradients() is off").
+    fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,13 @@ class AssignmentPlugin:
     generic_messages: Mapping[str, str] = field(default_factory=dict)
     handout_path: Path | None = None
     starter_path: Path | None = None
+    #: The module the parts' reference functions are defined in: ``autograde selfcheck``
+    #: grades mutants of its source to measure how well the cases and catalog catch mistakes.
+    reference_module: ModuleType | None = None
+    #: ``draw_inputs(part, rng)``: one valid input of a part (its positional arguments) drawn
+    #: from anywhere in the ranges the handout allows, independently of ``make_cases``. The
+    #: selfcheck's oracle compares a mutant with the reference on many of these.
+    draw_inputs: Callable[[str, np.random.Generator], tuple[Arg, ...]] | None = None
 
     @property
     def max_score(self) -> float:

@@ -106,7 +106,7 @@ def score_part(
     for case, exp, ret in zip(cases, expected, run.returns, strict=False):
         verdict = _judge(exp, ret, assignment)
         verdicts.append(verdict)
-        seen.append(Observation(case, exp.value, ret.value, verdict.passed))
+        seen.append(Observation(case, exp.value, ret.value, verdict.passed, ret.error))
         if (ret.error is not None and not _refused(ret) and first_error is None
                 and not verdict.passed):
             first_error = ret.error

@@ -15,6 +15,8 @@ import numpy as np
 from grader.engine.plugin import Mistake, Observation
 from grader.engine.runner_contract import Arg, Value
 from reference.softmax_backprop import solution as ref
+from reference.softmax_backprop.localise import LOCALISED
+from reference.softmax_backprop.terms import TERMS
 
 Array = np.ndarray
 
@@ -123,20 +125,29 @@ def _softmax_over(z: Array, shift: int | None, norm: int | None) -> Array:
     return out
 
 
+def _wrong_sums(d: Array) -> list[Array]:
+    """A bias gradient summed over the examples' axis, or over everything, kept or not."""
+    return [d.sum(axis=0, keepdims=True), d.sum(axis=0), d.sum(keepdims=True),
+            np.asarray(d.sum())]
+
+
 def _wrong_axis(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
     if part == "softmax":
         # Shifted and normalised over rows, or over the whole matrix, or shifted by the whole
         # matrix's maximum (nan where a column lies far below it).
         z = _f(args[0])
-        pairs = [(1, 1), (0, 1), (None, 1), (0, None), (1, None), (None, None), (None, 0)]
+        pairs = [(1, 1), (1, 0), (0, 1), (None, 1), (0, None), (1, None), (None, None),
+                 (None, 0)]
         return [_softmax_over(z, shift, norm) for shift, norm in pairs]
+    if part == "softmax_backward":
+        z, da = map(_f, args)
+        a = ref.softmax(z)
+        return [a * (da - (a * da).sum(axis=axis, keepdims=True)) for axis in (1, None)]
     if part == "grad_b2":
-        dz3 = _f(args[0])
-        return [dz3.sum(axis=0, keepdims=True), dz3.sum(axis=0)]
+        return list(_wrong_sums(_f(args[0])))
     if part == "grad_b1":
         dz3, W2, z2 = map(_f, args)
-        dz2 = (W2.T @ dz3) * ref.relu_mask(z2)
-        return [dz2.sum(axis=0, keepdims=True), dz2.sum(axis=0)]
+        return list(_wrong_sums((W2.T @ dz3) * ref.relu_mask(z2)))
     if part == "gradients":  # one or both bias gradients summed over the wrong axis
         x, y, W1, b1, W2, b2 = map(_f, args[:6])
         g = ref.gradients(x, y, W1, b1, W2, b2, float(args[6]))
@@ -144,12 +155,40 @@ def _wrong_axis(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
         dz3 = ref.grad_z3(f["a3"], y)
         dz2 = (W2.T @ dz3) * ref.relu_mask(f["z2"])
         found: list[Value] = []
-        for keep in (True, False):
-            wrong_b2 = dz3.sum(axis=0, keepdims=keep)
-            wrong_b1 = dz2.sum(axis=0, keepdims=keep)
-            found += [{**g, "b2": wrong_b2}, {**g, "b1": wrong_b1},
-                      {**g, "b1": wrong_b1, "b2": wrong_b2}]
+        for wrong_b2, wrong_b1 in zip(_wrong_sums(dz3), _wrong_sums(dz2), strict=True):
+            found += [{**g, "b2": wrong_b2}, {**g, "b1": wrong_b1}]
         return found
+    return None
+
+
+def _not_normalised(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
+    if part != "softmax":
+        return None
+    z = _f(args[0])
+    with np.errstate(all="ignore"):
+        return [np.exp(z - z.max(axis=0, keepdims=True)), np.exp(z)]
+
+
+def _relu_mask_inverted(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
+    """The ReLU derivative taken as 1 where z2 < 0 (or <= 0) instead of z2 > 0."""
+    def masks(z2: Array) -> list[Array]:
+        return [(z2 < 0).astype(np.float64), (z2 <= 0).astype(np.float64)]
+
+    if part == "grad_W1":
+        dz3, W2, z2, x, W1 = map(_f, args[:5])
+        reg = 2.0 * float(args[5]) * W1
+        return [((W2.T @ dz3) * m) @ x.T + reg for m in masks(z2)]
+    if part == "grad_b1":
+        dz3, W2, z2 = map(_f, args)
+        return [((W2.T @ dz3) * m).sum(axis=1, keepdims=True) for m in masks(z2)]
+    if part == "gradients":
+        x, y, W1, b1, W2, b2 = map(_f, args[:6])
+        lam = float(args[6])
+        g = ref.gradients(x, y, W1, b1, W2, b2, lam)
+        f = ref.forward(x, W1, b1, W2, b2)
+        dz3 = ref.grad_z3(f["a3"], y)
+        return [{**g, "W1": ((W2.T @ dz3) * m) @ x.T + 2.0 * lam * W1,
+                 "b1": ((W2.T @ dz3) * m).sum(axis=1, keepdims=True)} for m in masks(f["z2"])]
     return None
 
 
@@ -222,6 +261,23 @@ CATALOG: tuple[Mistake, ...] = (
         variant=_wrong_axis,
     ),
     Mistake(
+        "wrong_axis", ("softmax_backward",),
+        "You summed over the wrong axis: aᵀ·da is one number per column (example), so sum "
+        "a * da over axis=0 with keepdims=True.",
+        variant=_wrong_axis,
+    ),
+    Mistake(
+        "not_normalised", ("softmax",),
+        "Your softmax is not normalised: divide each column's exponentials by their sum, so "
+        "that every column sums to 1.",
+        variant=_not_normalised,
+    ),
+    Mistake(
+        "relu_mask_inverted", ("grad_W1", "grad_b1", "gradients"),
+        "Your ReLU derivative is 1 where z2 is negative: it is 1 where z2 > 0 and 0 elsewhere.",
+        variant=_relu_mask_inverted,
+    ),
+    Mistake(
         "wrong_axis", ("grad_b2", "grad_b1", "gradients"),
         "You summed over the wrong axis: a bias gradient sums over the examples, which are "
         "columns (np.sum(..., axis=1, keepdims=True)).",
@@ -239,6 +295,8 @@ CATALOG: tuple[Mistake, ...] = (
         "entries -a_i·a_j matter too.",
         variant=_jacobian_diagonal_only,
     ),
+    *TERMS,
+    *LOCALISED,
 )
 
 #: Messages for the engine's generic detectors, in this assignment's words.
@@ -249,4 +307,8 @@ GENERIC_MESSAGES = {
     "differentiates (dW2 = dz3 · a2ᵀ is (C, H) like W2, dW1 is (H, D) like W1).",
     "shape_mismatch": "Right numbers, wrong shape: bias gradients are column vectors (n, 1); "
     "use np.sum(..., axis=1, keepdims=True).",
+    "shape_error": "Your code combines arrays whose shapes do not fit, in the line shown. "
+    "Write the shape of each array in it: x (D, N), y and a3 (C, N), W1 (H, D), b1 (H, 1), "
+    "z2 and a2 (H, N), W2 (C, H), b2 (C, 1), dz3 (C, N); A @ B needs A's columns to equal "
+    "B's rows, and an elementwise product needs equal shapes.",
 }
