@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from grader.engine import factors
 from grader.engine.common_mistakes import GENERIC, near_miss
 from grader.engine.compare import check, close, same
@@ -18,7 +20,10 @@ def _variants(found: Value | list[Value] | None) -> list[Value]:
 
 
 def _shows(expected: Value, variant: Value, got: Value | None, tol: Tolerance) -> bool | None:
-    """Whether ``got`` shows the mistake ``variant``; None where the variant is right anyway.
+    """Whether ``got`` shows the mistake ``variant``; None where that tells nothing.
+
+    Nothing is told where the variant is the right answer, or a single number: one wrong
+    number equals a wrong variant by chance too often to name a mistake from it.
 
     For a dict answer each key is looked at on its own: a mistake made in one key only (the
     1/N forgotten in "b2" alone) is that mistake too.
@@ -26,13 +31,15 @@ def _shows(expected: Value, variant: Value, got: Value | None, tol: Tolerance) -
     if isinstance(expected, dict) and isinstance(variant, dict) and type(got) is dict:
         informative = hit = False
         for key, wrong in variant.items():
-            if key not in expected or close(expected[key], wrong, tol):
+            if key not in expected or np.size(wrong) < 2 or close(expected[key], wrong, tol):
                 continue
             informative = True
             hit = hit or (key in got and same(wrong, got[key], tol))
         return hit if informative else None
-    if close(expected, variant, tol):
-        return None
+    size = sum(np.size(v) for v in variant.values()) if isinstance(variant, dict) \
+        else np.size(variant)
+    if size < 2 or close(expected, variant, tol):
+        return None  # the right answer, or a single number, which a wrong answer may hit
     return same(variant, got, tol)
 
 
@@ -115,6 +122,7 @@ def diagnose(
     """
     tol = assignment.tolerance
     failing = [o for o in seen if not o.passed and o.got is not None]
+    raised = [o.error for o in seen if not o.passed and o.error is not None]
     found: dict[str, str] = {}
     mistakes = [m for m in assignment.mistakes if part in m.parts]
     _try(mistakes, False, part, seen, failing, tol, found)
@@ -124,8 +132,9 @@ def diagnose(
         matches = [detector(o.expected, o.got, tol) for o in failing]
         if any(matches) and sum(matches) * 2 >= len(matches):
             found[code] = assignment.generic_messages.get(code, default_message)
-    raised = [o.error for o in seen if not o.passed and o.error is not None]
-    if raised and not failing and all(_shape_error(e) for e in raised):
+    shape_errors = sum(_shape_error(e) for e in raised)
+    if not found and shape_errors and shape_errors * 2 >= len(raised) + len(failing):
+        # Mostly shapes that do not fit (a square case may still give numbers).
         found["shape_error"] = assignment.generic_messages.get("shape_error", SHAPE_ERROR)
     if failing and not found:
         sentence = _constant_factor(failing, tol)
@@ -134,7 +143,7 @@ def diagnose(
             found["constant_factor"] = f"{sentence} {hint}"
         elif all(near_miss(o.expected, o.got, tol) for o in failing):
             found["precision_loss"] = _precision_message(failing, tol, assignment)
-    if not found:
+    if failing and not found:
         _try(mistakes, True, part, seen, failing, tol, found)
     return list(found.items())
 

@@ -30,8 +30,8 @@ def _fit(expected: np.ndarray, got: object, term: np.ndarray, tol: Tolerance) ->
     """The k with ``got = expected + (k - 1) * term`` within tolerance, or None."""
     if type(got) is not np.ndarray or got.dtype.kind not in "fiu":
         return None
-    if got.shape != expected.shape or term.shape != expected.shape:
-        return None
+    if got.shape != expected.shape or term.shape != expected.shape or expected.size < 2:
+        return None  # any wrong single number is some factor of the right one
     with np.errstate(all="ignore"):
         g = got.astype(np.float64)
         if not (np.all(np.isfinite(g)) and np.all(np.isfinite(term))):

@@ -72,6 +72,25 @@ def _with_reg(part: str, args: tuple[Arg, ...], coef_w1: float, coef_w2: float,
     return None
 
 
+def _dz3_negated(part: str, args: tuple[Arg, ...]) -> Value | None:
+    """gradients() with y - a3 for a3 - y: every data term negated, the regularization not."""
+    if part != "gradients":
+        return None
+    x, y, W1, b1, W2, b2 = map(_f, args[:6])
+    lam = float(args[6])
+    f = ref.forward(x, W1, b1, W2, b2)
+    dz3 = -ref.grad_z3(f["a3"], y)
+    return {"W1": ref.grad_W1(dz3, W2, f["z2"], x, W1, lam), "b1": ref.grad_b1(dz3, W2, f["z2"]),
+            "W2": ref.grad_W2(dz3, f["a2"], W2, lam), "b2": ref.grad_b2(dz3)}
+
+
+def _relu_at_zero(part: str, seen: Sequence[Observation]) -> bool:
+    """Right wherever z2 has no exact zeros, wrong on some case where it has."""
+    zeros = [o for o in seen if "relu_zeros" in o.case.tags]
+    others = [o for o in seen if "relu_zeros" not in o.case.tags]
+    return bool(zeros) and all(o.passed for o in others) and not all(o.passed for o in zeros)
+
+
 def _reg_term(part: str, args: tuple[Arg, ...]) -> Value | None:
     """The regularization term 2·lam·W of dW2, dW1, or both keys of gradients()."""
     if part == "grad_W2":
@@ -282,6 +301,17 @@ CATALOG: tuple[Mistake, ...] = (
         "You summed over the wrong axis: a bias gradient sums over the examples, which are "
         "columns (np.sum(..., axis=1, keepdims=True)).",
         variant=_wrong_axis,
+    ),
+    Mistake(
+        "sign_error", ("gradients",),
+        "Your dz3 has the wrong sign: it is (a3 - y) / N, not (y - a3) / N.",
+        variant=_dz3_negated,
+    ),
+    Mistake(
+        "relu_at_zero", ("grad_W1", "grad_b1", "gradients"),
+        "Your answer is right except where z2 is exactly 0: there the ReLU derivative must be "
+        "0 or 1 (both are accepted), and elsewhere 1[z2 > 0].",
+        rule=_relu_at_zero,
     ),
     Mistake(
         "numerically_unstable", ("softmax", "softmax_jacobian", "softmax_backward"),
