@@ -148,6 +148,10 @@ def diagnose(
     return list(found.items())
 
 
+#: Codes the engine gives by itself besides GENERIC's (any assignment may word them anew in
+#: its generic_messages).
+ENGINE_CODES = ("shape_error", "constant_factor", "precision_loss")
+
 #: numpy's words when the shapes of an operation do not fit.
 _SHAPE_WORDS = ("could not be broadcast", "matmul: input operand", "not aligned",
                 "cannot reshape", "mismatch in its core dimension", "incompatible dimensions",
