@@ -84,3 +84,17 @@ class TestOperators:
         assert len(picked) == 5 and picked[0] is found[0]
         assert found.index(picked[-1]) >= len(found) * 3 // 5
         assert sample(found, None) == found
+
+
+class TestImports:
+    def test_no_web_app_or_database(self) -> None:
+        """The selfcheck and its command import neither Flask, SQLAlchemy nor Celery."""
+        import subprocess
+        import sys
+
+        code = ("import sys, grader.selfcheck.run, grader.cli.selfcheck; "
+                "print(sorted({m.split('.')[0] for m in sys.modules} "
+                "& {'flask', 'sqlalchemy', 'celery'}))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, timeout=120)
+        assert out.stdout.strip() == "[]"
