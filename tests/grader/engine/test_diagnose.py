@@ -162,3 +162,81 @@ class TestRefusedReturns:
             return CaseReturn(error=err) if part == "grad_b2" else right(part, args)
         p = part_of(grade("", A, seed=3, runner=Scripted(boom)), "grad_b2")
         assert p.status == "error" and "raised ValueError: bad" in p.feedback
+
+
+def with_forward(**change):  # type: ignore[no-untyped-def]
+    """gradients() from a forward pass with one quantity computed differently."""
+    def grads(x, y, W1, b1, W2, b2, lam):  # type: ignore[no-untyped-def]
+        z2 = change.get("z2", lambda: W1 @ x + b1)()
+        a2 = np.maximum(z2, 0.0)
+        a3 = ref.softmax(W2 @ a2 + b2)
+        dz3 = (a3 - y) / y.shape[1]
+        mask = change.get("mask", lambda: z2 > 0)()
+        dz2 = (W2.T @ dz3) * mask
+        return {"W1": dz2 @ x.T + 2 * lam * W1, "b1": dz2.sum(axis=1, keepdims=True),
+                "W2": dz3 @ a2.T + 2 * lam * W2, "b2": dz3.sum(axis=1, keepdims=True)}
+    return grads
+
+
+class TestMoreNames:
+    def test_shape_errors_named_even_if_a_square_case_gives_numbers(self) -> None:
+        """Raising on shapes on most cases is shape_error, though the square case answers."""
+        def transposed_product(dz3: np.ndarray, a2: np.ndarray, W2: np.ndarray,
+                               lam: float) -> np.ndarray:
+            if dz3.shape[1] != a2.shape[1] or a2.shape[0] != dz3.shape[0]:
+                raise ValueError("matmul: Input operand 1 has a mismatch in its core "
+                                 "dimension 0")
+            return dz3 @ a2 + 2 * lam * W2
+        def answer(name: str, args: tuple) -> CaseReturn:  # type: ignore[type-arg]
+            if name != "grad_W2":
+                return right(name, args)
+            try:
+                return CaseReturn(value=transposed_product(*args))
+            except ValueError as exc:
+                return CaseReturn(error=ErrorInfo("ValueError", str(exc)))
+        p = part_of(grade("", A, seed=5, runner=Scripted(answer)), "grad_W2")
+        assert p.diagnoses == ["shape_error"] and "W1 (H, D)" in p.feedback
+
+    def test_wrong_forward_pass_in_gradients(self) -> None:
+        """gradients() without b1 in its forward pass: forward_pass."""
+        def no_b1(x, y, W1, b1, W2, b2, lam):  # type: ignore[no-untyped-def]
+            return with_forward(z2=lambda: W1 @ x)(x, y, W1, b1, W2, b2, lam)
+        p = part_of(grade("", A, seed=5, runner=answering("gradients", no_b1)), "gradients")
+        assert p.diagnoses == ["forward_pass"] and "forward pass" in p.feedback
+
+    def test_mask_from_a2_is_fine_but_from_dz3_is_located(self) -> None:
+        """A mask taken from something else than z2 is located in the first layer."""
+        def mask_from_x(x, y, W1, b1, W2, b2, lam):  # type: ignore[no-untyped-def]
+            rng = np.random.default_rng(0)
+            shape = (W1.shape[0], x.shape[1])
+            return with_forward(mask=lambda: rng.random(shape) > 0.5)(x, y, W1, b1, W2, b2,
+                                                                       lam)
+        p = part_of(grade("", A, seed=5, runner=answering("gradients", mask_from_x)),
+                    "gradients")
+        assert p.diagnoses == ["first_layer_inputs"]
+
+    def test_wrong_derivative_at_zero(self) -> None:
+        """A ReLU derivative of -1 at exactly 0 is relu_at_zero."""
+        def minus_one(dz3, W2, z2):  # type: ignore[no-untyped-def]
+            return ref.grad_b1(dz3, W2, z2, at_zero=-1.0)
+        p = part_of(grade("", A, seed=5, runner=answering("grad_b1", minus_one)), "grad_b1")
+        assert p.diagnoses == ["relu_at_zero"]
+
+    def test_inverted_mask_and_unnormalised_softmax(self) -> None:
+        """1[z2 < 0] is relu_mask_inverted; exp(z - max) alone is not_normalised."""
+        def inverted(dz3, W2, z2):  # type: ignore[no-untyped-def]
+            return ((W2.T @ dz3) * (z2 < 0)).sum(axis=1, keepdims=True)
+        p = part_of(grade("", A, seed=5, runner=answering("grad_b1", inverted)), "grad_b1")
+        assert p.diagnoses == ["relu_mask_inverted"]
+        p = part_of(grade("", A, seed=5, runner=answering(
+            "softmax", lambda z: np.exp(z - z.max(axis=0, keepdims=True)))), "softmax")
+        assert p.diagnoses == ["not_normalised"]
+
+    def test_single_numbers_name_nothing(self) -> None:
+        """A wrong answer on 1x1 arrays alone is never called a factor of the right one."""
+        def edge_only(dz3, W2, z2, x, W1, lam):  # type: ignore[no-untyped-def]
+            out = ref.grad_W1(dz3, W2, z2, x, W1, lam)
+            return out + 0.123 if out.shape == (1, 1) else out
+        p = part_of(grade("", A, seed=5, runner=answering("grad_W1", edge_only)), "grad_W1")
+        assert p.status == "failed" and p.cases_passed == p.cases_total - 1
+        assert p.diagnoses == []
