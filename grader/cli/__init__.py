@@ -11,6 +11,7 @@ import click
 
 from grader.cli.grade import assignments_command, grade_command
 from grader.cli.lti import lti_group
+from grader.cli.selfcheck import selfcheck_command
 from grader.cli.service import COMMANDS as SERVICE_COMMANDS
 
 
@@ -25,6 +26,7 @@ main.add_command(grade_command)
 for _command in SERVICE_COMMANDS:
     main.add_command(_command)
 main.add_command(lti_group)
+main.add_command(selfcheck_command)
 
 
 if __name__ == "__main__":
