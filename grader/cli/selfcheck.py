@@ -9,8 +9,12 @@ import json
 import sys
 import time
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from grader.selfcheck.run import SeedReport
 
 HELP = """Measure how well an assignment's cases and mistake catalog grade mistakes.
 
@@ -24,12 +28,12 @@ with their code. Run it before publishing an assignment.
 """
 
 
-def _line(label: str, n: int, of: int | None = None) -> str:
+def _line(label: str, n: float, of: float | None = None) -> str:
     pct = f"  ({100.0 * n / of:.1f} %)" if of else ""
     return f"  {label:<42}{n:>5}{pct}"
 
 
-def _render(slug: str, reports: list, seconds: float, verbose: bool) -> None:  # type: ignore[type-arg]
+def _render(slug: str, reports: list[SeedReport], seconds: float, verbose: bool) -> None:
     for r in reports:
         f = r.figures
         click.echo(f"{slug}, seed {r.seed}: {f['mutants']} mutants")
