@@ -33,10 +33,11 @@ def init_context(app: Flask) -> None:
     """Template globals and filters."""
     app.jinja_env.filters["when"] = render.when
     app.jinja_env.filters["points"] = render.points
+    app.jinja_env.filters["plural"] = render.plural
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        if request.blueprint not in ("auth", "student", "instructor"):
+        if request.blueprint not in ("auth", "student", "instructor", "lti"):
             return {}
         user = current_user()
         return {

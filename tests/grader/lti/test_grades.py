@@ -222,12 +222,12 @@ class TestReconcileAndRoster:
         launch(teacher, platform, "t-1")
         page = teacher.get(f"/lti/assignments/{assignment_id}/reconcile")
         assert page.status_code == 200
-        assert b"1 score(s) differ" in page.data
+        assert b"1 score differs" in page.data
         resent = teacher.post(f"/lti/assignments/{assignment_id}/resend")
         assert resent.status_code == 303
         deliver_all(app, 120)
         assert platform.gradebook() == {"s-1": 4.0}
-        assert b"0 score(s) differ" in teacher.get(
+        assert b"0 scores differ" in teacher.get(
             f"/lti/assignments/{assignment_id}/reconcile").data
 
     def test_reconcile_needs_the_courses_instructor(self, app: Flask, platform: Platform
