@@ -17,12 +17,12 @@ from markupsafe import Markup, escape
 WIDTH = 400
 #: Font size of chart text in SVG units (= CSS pixels at natural width); see app.css.
 FONT = 14
-_CHAR = 0.56 * FONT  # a generous average advance of system-ui
-_VALUE_W = 104
+#: A generous average advance of a character of the UI font (wide ones, as DejaVu Sans).
+_CHAR = 0.62 * FONT
 _BAR, _GAP = 24, 9
 _LABEL_ROW = 19
 #: Labels longer than this go on a line of their own above their bar.
-_SIDE_LABEL_MAX = 150
+_SIDE_LABEL_MAX = 170
 _STACKED_CHARS = int(WIDTH / _CHAR) - 1
 
 
@@ -54,7 +54,9 @@ def hbars(title: str, rows: Sequence[tuple[str, float, str]], *, caption: str = 
     longest = max(len(label) for label, _, _ in rows)
     side = longest * _CHAR + 10 <= _SIDE_LABEL_MAX
     label_w = max(48.0, longest * _CHAR + 10) if side else 0.0
-    bar_w = WIDTH - label_w - _VALUE_W
+    # Room after the longest bar for the longest value.
+    value_w = max(len(text) for _, _, text in rows) * _CHAR + 10
+    bar_w = WIDTH - label_w - value_w
     step = _BAR + _GAP + (0 if side else _LABEL_ROW)
     body = []
     for i, (label, value, text) in enumerate(rows):

@@ -120,6 +120,7 @@ def analytics(assignment_id: int) -> str:
                if data.latencies else None)
     return render_template(
         "instructor/analytics.html", assignment=assignment, data=data, basis=key,
+        basis_caption=caption,
         mean=sum(data.scores) / len(data.scores) if data.scores else None,
         score_chart=_score_chart(data, assignment.max_score), parts_chart=parts_chart,
         mistake_chart=mistake_chart, timeline=_timeline(data, assignment.due_at),
