@@ -58,42 +58,67 @@ class Front:
     ca: Path
 
 
+@pytest.fixture(scope="module")
+def caddy_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Caddy's data (its local CA, the certificate for localhost), shared by the tests here."""
+    return tmp_path_factory.mktemp("caddy")
+
+
+def _start_caddy(caddy: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [caddy, "run", "--config", str(ROOT / "deploy" / "Caddyfile"),
+             "--adapter", "caddyfile"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _answers(origin: str, ca: Path) -> bool:
+    try:
+        return ca.exists() and requests.get(origin + "/api/v1/health", verify=str(ca),
+                                            timeout=5).ok
+    except requests.exceptions.RequestException:
+        return False
+
+
 @pytest.fixture
-def front(tool: ServedApp, tmp_path: Path) -> Iterator[Front]:
-    """deploy/Caddyfile run by Debian's caddy, on free ports, with its data in tmp_path."""
+def front(tool: ServedApp, caddy_home: Path) -> Iterator[Front]:
+    """deploy/Caddyfile run by Debian's caddy, on free ports, in front of the app."""
     caddy = shutil.which("caddy")
     if caddy is None:
         pytest.skip("Debian's caddy is not installed (apt-get install -y caddy)")
     https_port, http_port = free_port(), free_port()
-    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    env = {**os.environ, "HOME": str(caddy_home), "XDG_DATA_HOME": str(caddy_home / "data"),
+           "XDG_CONFIG_HOME": str(caddy_home / "config"),
            "AUTOGRADE_DOMAIN": "localhost", "AUTOGRADE_TLS": "internal",
            "AUTOGRADE_HTTPS_PORT": str(https_port), "AUTOGRADE_HTTP_PORT": str(http_port),
            "AUTOGRADE_CADDY_ADMIN": "off",
            "AUTOGRADE_UPSTREAM": tool.url.removeprefix("http://")}
-    log = (tmp_path / "caddy.log").open("wb")
-    process = subprocess.Popen(
-        [caddy, "run", "--config", str(ROOT / "deploy" / "Caddyfile"), "--adapter", "caddyfile"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    ca = tmp_path / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
+    ca = caddy_home / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
     origin = f"https://localhost:{https_port}"
+    log = caddy_home / "caddy.log"
+    process = None
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if ca.exists() and requests.get(origin + "/api/v1/health", verify=str(ca),
-                                                timeout=5).ok:
+        # Caddy 2.6 can lose the very first certificate it issues to its own storage clean-up
+        # running at the same moment, and then waits a minute before trying again: start it
+        # afresh instead (the CA and any certificate already made are kept).
+        for _ in range(3):
+            process = _start_caddy(caddy, env, log)
+            deadline = time.monotonic() + 15
+            while not _answers(origin, ca) and time.monotonic() < deadline:
+                if process.poll() is not None:
                     break
-            except requests.exceptions.RequestException:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise AssertionError((tmp_path / "caddy.log").read_text()[-3000:])
-            time.sleep(0.2)
+                time.sleep(0.2)
+            if _answers(origin, ca):
+                break
+            process.terminate()
+            process.wait(10)
+        else:
+            raise AssertionError(log.read_text()[-3000:])
         yield Front(origin, http_port, ca)
     finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
+        if process is not None and process.poll() is None:
+            process.terminate()
+            process.wait(10)
 
 
 def _register(app: Flask) -> None:
