@@ -20,7 +20,7 @@ from grader.tasks import lms as lms_tasks
 from tests.browser.conftest import axe_check, shoot
 from tests.grader.lti.platform import Platform, ServedApp
 from tests.grader.lti.test_embedded_browser import login_url, tool_base
-from tests.grader.lti.test_grades import grade, submit
+from tests.grader.lti.test_grades import deliver_all, grade, submit
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
@@ -97,6 +97,14 @@ def test_lti_pages_share_the_layout_and_pass_axe(app: Flask, tool: ServedApp,
     assert page.locator("#reconcile-summary").inner_text().startswith("1 score differs")
     assert page.locator("tbody th[scope=row]", has_text="Sam Student").count() == 1
     _check(page, "lti-reconcile")
+
+    # Resent from the page, the score reaches the LMS with the page's plain words.
+    page.click("text=Resend every differing or failed score")
+    page.wait_for_selector("text=1 score queued for sending to the LMS.")
+    deliver_all(app, 120)
+    comment = platform.accepted_scores()[-1]["comment"]
+    assert "Likely mistake: You forgot the 1/N batch mean" in comment
+    assert "missing_batch_mean" not in comment
     context.close()
 
     with app.app_context():
