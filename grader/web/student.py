@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from grader.domain.accommodations import audit_trail
 from grader.domain.course_admin import courses_of
 from grader.domain.standing import student_standing
-from grader.domain.submissions import due_date_for, submissions_of
+from grader.domain.submissions import due_date_for, submissions_of, upload_number
 from grader.domain.uploads import submit
 from grader.engine.registry import UnknownAssignment, get_plugin
 from grader.extensions import db
@@ -20,6 +20,7 @@ from grader.web import render
 from grader.web.access import assignment_for_student, submission_for
 from grader.web.auth import login_required, user
 from grader.web.context import back, register_error_pages
+from grader.web.status import PENDING, status_message
 
 bp = Blueprint("student", __name__)
 register_error_pages(bp)
@@ -114,6 +115,11 @@ def _show_feedback(submission: Submission, as_instructor: bool) -> bool:
     return assignment.feedback_before_due or due is None or utcnow() >= due
 
 
+def _max_score(submission: Submission) -> float:
+    found = submission.max_score
+    return found if found is not None else submission.assignment.max_score
+
+
 def _results_context(submission: Submission, as_instructor: bool) -> dict[str, Any]:
     return {
         "submission": submission,
@@ -135,7 +141,10 @@ def submission(submission_id: int) -> str:
     if as_instructor:
         extra = {"code_html": render.python(found.code),
                  "trail": audit_trail(db.session, found.assignment_id, found.student_id)}
-    return render_template("submission.html", **_results_context(found, as_instructor), **extra)
+    return render_template(
+        "submission.html", **_results_context(found, as_instructor), **extra,
+        upload_no=upload_number(db.session, found),
+        status_text=status_message(found.status, found.score, _max_score(found)))
 
 
 @bp.get("/submissions/<int:submission_id>/results")
@@ -151,13 +160,18 @@ def results(submission_id: int) -> str:
 def status(submission_id: int) -> dict[str, Any]:
     """Where grading stands, for the page to poll."""
     found, _ = submission_for(user(), submission_id)
+    # Where the submission waits in the grading queue is not known yet: when the service
+    # tells it, it goes in queue_position and the message says it.
+    queue_position: int | None = None
     return {
         "id": found.id,
         "status": found.status,
-        "done": found.status not in ("queued", "running"),
+        "done": found.status not in PENDING,
         "score": found.score,
-        "max_score": found.max_score if found.max_score is not None
-        else found.assignment.max_score,
+        "max_score": _max_score(found),
+        "attempt": found.attempt,
+        "queue_position": queue_position,
+        "message": status_message(found.status, found.score, _max_score(found), queue_position),
     }
 
 

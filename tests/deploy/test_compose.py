@@ -19,9 +19,10 @@ def compose() -> dict[str, Any]:
 
 class TestCompose:
     def test_services(self, compose: dict[str, Any]) -> None:
-        """The stack has PostgreSQL, Redis, migrations, web, worker and the sweeper."""
-        assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker",
-                                            "beat"}
+        """The stack has its HTTPS front, PostgreSQL, Redis, migrations, web, worker and the
+        sweeper."""
+        assert set(compose["services"]) == {"caddy", "postgres", "redis", "migrate", "web",
+                                            "worker", "beat"}
 
     def test_app_services_use_the_built_image(self, compose: dict[str, Any]) -> None:
         """One image is built once and used by every app service."""

@@ -133,7 +133,7 @@ class TestStoredXss:
     def test_svg_chart_labels_are_escaped(self) -> None:
         """Chart labels and titles built as SVG strings escape their text."""
         charts = [svg.hbars(XSS, [(XSS, 0.5, XSS)]),
-                  svg.columns(XSS, [(XSS, 3), ("b", 1)], marker=(1, XSS))]
+                  svg.counts(XSS, [(XSS, 3), ("b", 1)], caption=XSS, headers=(XSS, XSS))]
         for chart in charts:
             _assert_escaped(str(chart), "svg")
             assert 'aria-label="&lt;script&gt;' in str(chart)

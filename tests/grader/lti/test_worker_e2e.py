@@ -116,6 +116,12 @@ def test_launch_submit_grade_deliver_regrade(live: tuple[Flask, Platform]) -> No
         changed = full * 0.5
     wait_until(lambda: lms.gradebook() == {"s-1": changed}, 60)
     assert len(lms.accepted_scores()) == 2
-    with app.app_context():
-        row = db.session.scalars(sa.select(LtiScoreOutbox)).one()
-        assert (row.version, row.delivered_version, row.state) == (2, 2, "delivered")
+
+    def outbox_row() -> tuple[int, int, str]:
+        with app.app_context():
+            row = db.session.scalars(sa.select(LtiScoreOutbox)).one()
+            return row.version, row.delivered_version, row.state
+
+    # The worker records the delivery just after the LMS accepted it: give it that moment.
+    wait_until(lambda: outbox_row()[1] == 2, 10)
+    assert outbox_row() == (2, 2, "delivered")
