@@ -1,166 +1,42 @@
-"""Inside the sandbox: import the submission once, then run each part in a fresh child.
+"""Inside the sandbox: the submission's first process (the supervisor).
 
-This code runs in the submission's first process (PID 1 of its own PID namespace), forked
-from the zygote. It narrows itself (see :mod:`._confine`), imports the student's module, and
-for every part forks a child that calls the function on fresh copies of each case's inputs
-and writes one frame per case to that part's own pipe.
+Forked by the zygote, which hands it only pipes: the zygote never reads anything of a
+submission. This process confines itself (see :mod:`._confine`), then reads its own request
+from the runner: first the source and the part names, which it imports at once; then the
+cases, which may arrive while the import runs. It forks one worker process that runs the
+parts in turn (see :mod:`._worker`) and keeps each part's clock; after a crash, timeout or
+memory exhaustion it forks a fresh worker for the parts that remain. Between parts it kills
+every other process of the sandbox, so nothing a part started reaches the next one.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import linecache
 import os
 import select
 import signal
+import socket
 import struct
 import sys
+import time
 import traceback
 import types
 from typing import Any
 
-import numpy as np
+from . import _confine, _errors, _wire, _worker
 
-from . import _confine, _returns, _wire
-
-#: Where the student's source is written (in the scratch directory; set per submission).
-SOURCE = "/tmp/submission.py"
-
-
-def _errinfo(exc: BaseException, lineno: int | None = None) -> bytes:
-    """Describe ``exc`` with only the frames of the student's own file."""
-    try:
-        name = type(exc).__name__
-        message = str(exc)
-    except BaseException:  # noqa: B036 - a student's __str__ may raise anything
-        name, message = "Exception", "(the exception could not be described)"
-    lines = []
-    try:
-        for fr in traceback.extract_tb(exc.__traceback__):
-            if fr.filename == SOURCE:
-                lines.append(f"line {fr.lineno}, in {fr.name}: {(fr.line or '').strip()}")
-    except BaseException:  # noqa: B036 - a corrupted traceback must not stop the report
-        pass
-    doc = {"type": str(name)[:200], "message": str(message)[:_wire.MAX_TEXT],
-           "traceback": lines[-_wire.MAX_TRACEBACK:], "lineno": lineno}
-    return _wire.encode_json(doc)
+_LEN4 = struct.Struct("<I")
+_LEN8 = struct.Struct("<Q")
+_INDEX = struct.Struct("<I")
 
 
-def _write(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _import(code: str) -> tuple[types.ModuleType | None, bytes]:
-    """Import the submission; return the module (or None) and the IMPORTED payload."""
-    try:
-        compiled = compile(code, SOURCE, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        return None, b"syntax_error" + b"\0" + _errinfo(exc, exc.lineno)
-    except (ValueError, MemoryError) as exc:  # e.g. null bytes in the source
-        return None, b"syntax_error" + b"\0" + _errinfo(exc)
-    module = types.ModuleType("submission")
-    module.__file__ = SOURCE
-    sys.modules["submission"] = module
-    try:
-        exec(compiled, module.__dict__)
-    except MemoryError as exc:
-        return None, b"memory\0" + _errinfo(exc)
-    except BaseException as exc:  # noqa: B036 - any exception, SystemExit included
-        return None, b"import_error\0" + _errinfo(exc)
-    return module, b"ok\0"
-
-
-def _run_cases(fn: Any, cases: list[tuple[Any, ...]], chan: int, limit: int) -> None:
-    """Body of a part's child: one frame per case, then END."""
-    for index, args in enumerate(cases):
-        fresh = tuple(a.copy() if type(a) is np.ndarray else a for a in args)
-        try:
-            value = fn(*fresh)
-        except MemoryError:
-            _write(chan, _wire.frame(_wire.MEMORY, struct.pack("<I", index)))
-            return
-        except SystemExit:
-            raise
-        except BaseException as exc:  # noqa: B036 - the student's error is the answer
-            _write(chan, _wire.frame(_wire.ERROR, struct.pack("<I", index) + _errinfo(exc)))
-            continue
-        try:
-            body = _wire.encode_value(_returns.to_plain(value, limit))
-            kind = _wire.VALUE
-        except _returns.InvalidReturn as exc:
-            body, kind = _wire.encode_json({"type": "InvalidReturn", "message": str(exc),
-                                            "traceback": [], "lineno": None}), _wire.ERROR
-        except MemoryError:
-            _write(chan, _wire.frame(_wire.MEMORY, struct.pack("<I", index)))
-            return
-        except BaseException as exc:  # noqa: B036 - a hostile value may raise anything
-            body, kind = _errinfo(exc), _wire.ERROR
-        del value
-        _write(chan, _wire.frame(kind, struct.pack("<I", index) + body))
-    _write(chan, _wire.frame(_wire.END))
-
-
-def _part_child(fn: Any, cases: list[tuple[Any, ...]], chan: int, out: int,
-                keep_closed: list[int], req: dict[str, Any]) -> None:
-    status = 1
-    try:
-        _confine.die_with_parent()
-        os.setpgid(0, 0)
-        for fd in keep_closed:
-            os.close(fd)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        os.close(out)
-        _confine.limit_cpu(req["limits"]["part_seconds"])
-        _run_cases(fn, cases, chan, req["limits"]["result_bytes"])
-        status = 0
-    except SystemExit as exc:
-        status = exc.code if type(exc.code) is int and 0 <= exc.code < 256 else 1
-    except BaseException:  # noqa: B036 - ours or the student's: shown in the part's output
-        status = 70
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except BaseException:  # noqa: B036, S110 - output is best effort
-            pass
-        os._exit(status)
-
-
-def _wait_part(pid: int, seconds: float) -> tuple[int, bool]:
-    """Wait for a part's child up to ``seconds``; kill it then. Return (status, timed_out)."""
-    timed_out = False
-    pidfd = os.pidfd_open(pid)
-    try:
-        ready, _, _ = select.select([pidfd], [], [], seconds)
-        if not ready:
-            timed_out = True
-            os.kill(pid, signal.SIGKILL)
-    finally:
-        os.close(pidfd)
-    _, status = os.waitpid(pid, 0)
-    # Leave nothing behind for the next part: kill every other process of this sandbox. Only
-    # as PID 1 of its own namespace does "every process" mean the sandbox's; else its group.
-    try:
-        os.kill(-1 if os.getpid() == 1 else -pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        while True:
-            os.waitpid(-1, 0)
-    except ChildProcessError:
-        pass
-    return status, timed_out
-
-
-def run_submission(req: dict[str, Any], fds: list[int], layers: frozenset[str]) -> None:
+def run_submission(fds: list[int], layers: frozenset[str], cfg: dict[str, Any]) -> None:
     """Entry point of the submission's first process (never returns)."""
     code = 0
     try:
-        _main(req, fds, layers)
+        _main(fds, layers, cfg)
     except BaseException:  # noqa: B036 - our own failure: say so, and report it by exit code
         code = 70
         traceback.print_exc()
@@ -168,58 +44,236 @@ def run_submission(req: dict[str, Any], fds: list[int], layers: frozenset[str]) 
         os._exit(code)
 
 
-def _main(req: dict[str, Any], fds: list[int], layers: frozenset[str]) -> None:
-    mod_w, imp_out = fds[1], fds[2]
-    part_fds = [(fds[3 + 2 * k], fds[4 + 2 * k]) for k in range(len(req["parts"]))]
-    os.close(fds[0])  # the runner's control socket stays with the zygote
-    global SOURCE
-    SOURCE = os.path.join(req["scratch"], "submission.py")
-    _confine.enter(req, layers, keep=fds[1:])
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError("the runner closed the request")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _import(code: str) -> tuple[types.ModuleType | None, bytes]:
+    """Import the submission; return the module (or None) and the IMPORTED payload."""
+    source = _errors.SOURCE[0]
+    try:
+        compiled = compile(code, source, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return None, b"syntax_error\0" + _errors.describe(exc, exc.lineno)
+    except (ValueError, MemoryError) as exc:  # e.g. null bytes in the source
+        return None, b"syntax_error\0" + _errors.describe(exc)
+    module = types.ModuleType("submission")
+    module.__file__ = source
+    sys.modules["submission"] = module
+    try:
+        exec(compiled, module.__dict__)
+    except MemoryError as exc:
+        return None, b"memory\0" + _errors.describe(exc)
+    except BaseException as exc:  # noqa: B036 - any exception, SystemExit included
+        return None, b"import_error\0" + _errors.describe(exc)
+    return module, b"ok\0"
+
+
+def _read_cases(req: int, nparts: int) -> list[list[tuple[Any, ...]]]:
+    (size,) = _LEN8.unpack(_read_exact(req, _LEN8.size))
+    blob = _read_exact(req, size)
+    counts = struct.unpack_from(f"<{nparts}I", blob)
+    pos = 4 * nparts
+    out: list[list[tuple[Any, ...]]] = []
+    for count in counts:
+        cases = []
+        for _ in range(count):
+            args, pos = _wire.decode_args(blob, pos)
+            cases.append(args)
+        out.append(cases)
+    return out
+
+
+def _main(fds: list[int], layers: frozenset[str], cfg: dict[str, Any]) -> None:
+    # fds: the runner's control socket, the request pipe, the module channel, the import's
+    # output, [the parts' memory cgroup], then a channel and an output pipe per part.
+    os.close(fds[0])  # the control socket stays with the zygote
+    req, mod_w, imp_out = fds[1:4]
+    cgroup = fds[4] if cfg["cgroup"] else -1
+    flat = fds[4 + bool(cfg["cgroup"]):]
+    pairs = [(flat[2 * k], flat[2 * k + 1]) for k in range(cfg["nparts"])]
+    _errors.SOURCE[0] = os.path.join(cfg["scratch"], "submission.py")
+    _confine.enter(cfg, layers, keep=fds[1:])
     os.dup2(imp_out, 1)
     os.dup2(imp_out, 2)
     os.close(imp_out)
 
-    blob = req["args"]
-    cases_per_part: list[list[tuple[Any, ...]]] = []
-    pos = 0
-    for part in req["parts"]:
-        cases = []
-        for _ in range(part["ncases"]):
-            args, pos = _wire.decode_args(blob, pos)
-            cases.append(args)
-        cases_per_part.append(cases)
-    del req["args"], blob
-    code = req["code"]
-    with open(SOURCE, "w", encoding="utf-8") as fh:
+    (size,) = _LEN4.unpack(_read_exact(req, _LEN4.size))
+    head = json.loads(_read_exact(req, size))
+    limits, names, code = head["limits"], head["parts"], head["code"]
+    del head
+    _confine.set_rlimits(limits, len(names))
+    source = _errors.SOURCE[0]
+    with open(source, "w", encoding="utf-8", errors="surrogatepass") as fh:
         fh.write(code)
-    linecache.cache[SOURCE] = (len(code), None, code.splitlines(True), SOURCE)
+    linecache.cache[source] = (len(code), None, code.splitlines(True), source)
     gc.collect()
 
     module, result = _import(code)
+    del code
     _flush()
-    _write(mod_w, _wire.frame(_wire.IMPORTED, result))
+    _worker.write_all(mod_w, _wire.frame(_wire.IMPORTED, result))
     if module is None:
         return
+    cases = _read_cases(req, len(names))
+    os.close(req)
     namespace = vars(module)
-    gc.freeze()  # fewer copy-on-write faults in each part's process
-    for k, part in enumerate(req["parts"]):
-        chan, out = part_fds[k]
-        fn = namespace.get(part["name"])
-        if not callable(fn):
-            os.close(chan)
-            os.close(out)
-            _write(mod_w, _wire.frame(_wire.PART_MISSING, struct.pack("<I", k)))
-            continue
-        others = [fd for pair in part_fds[k + 1:] for fd in pair] + [mod_w]
+    plan = _worker.Plan([namespace.get(n) for n in names], cases, pairs, limits)
+    gc.freeze()  # fewer copy-on-write faults in the worker
+    _Parts(plan, mod_w, cgroup, "namespaces" in layers).run()
+    _worker.write_all(mod_w, _wire.frame(_wire.DONE))
+
+
+class _Parts:
+    """Runs every part through a worker, keeping the clock and clearing up between parts.
+
+    The worker gets each part's channel and output pipe with the order to run it (fds over a
+    socket), so while one part runs no other part's pipes are within its reach.
+    """
+
+    def __init__(self, plan: _worker.Plan, mod_w: int, cgroup: int, namespaced: bool) -> None:
+        self.plan, self.mod_w, self.cgroup, self.namespaced = plan, mod_w, cgroup, namespaced
+        self.pid = self.pidfd = -1
+        self.sock: socket.socket | None = None
+        self.open = {fd for pair in plan.pairs for fd in pair}
+
+    def run(self) -> None:
+        for k in range(len(self.plan.pairs)):
+            if not callable(self.plan.functions[k]):
+                self._close_pair(k)
+                self._report(_wire.PART_MISSING, _INDEX.pack(k))
+                continue
+            if self.pid < 0:
+                self._spawn()
+            outcome = self._one(k)
+            if outcome is None and self.namespaced:
+                self._clear_others()
+                self._report(_wire.PART_DONE, _INDEX.pack(k))
+                continue
+            status = self._end_worker()
+            if outcome is None:  # reduced isolation: a fresh worker for every part
+                self._report(_wire.PART_DONE, _INDEX.pack(k))
+            else:
+                self._report(_wire.PART_EXIT, struct.pack("<IiB", k, status, outcome))
+
+    def _report(self, kind: int, payload: bytes) -> None:
+        _worker.write_all(self.mod_w, _wire.frame(kind, payload))
+
+    def _close_pair(self, k: int) -> None:
+        for fd in self.plan.pairs[k]:
+            if fd in self.open:
+                self.open.discard(fd)
+                os.close(fd)
+
+    def _spawn(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         _flush()
         pid = os.fork()
         if pid == 0:
-            _part_child(fn, cases_per_part[k], chan, out, others, req)
-        os.close(chan)
-        os.close(out)
-        status, timed_out = _wait_part(pid, req["limits"]["part_seconds"])
-        _write(mod_w, _wire.frame(_wire.PART_EXIT, struct.pack("<IiB", k, status, timed_out)))
-    _write(mod_w, _wire.frame(_wire.DONE))
+            ours.close()
+            os.close(self.mod_w)
+            for fd in self.open:
+                os.close(fd)
+            _worker.serve(self.plan, theirs, self.cgroup)
+        theirs.close()
+        self.pid, self.pidfd, self.sock = pid, os.pidfd_open(pid), ours
+
+    def _one(self, k: int) -> bool | None:
+        """Run part ``k``: None when done, False when the worker ended, True on timeout."""
+        assert self.sock is not None
+        try:
+            socket.send_fds(self.sock, [_INDEX.pack(k)], list(self.plan.pairs[k]))
+        except OSError:
+            return False
+        finally:
+            self._close_pair(k)
+        deadline = time.monotonic() + self.plan.limits["part_seconds"]
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            ready, _, _ = select.select([self.sock.fileno(), self.pidfd], [], [], left)
+            if self.sock.fileno() in ready:
+                try:
+                    raw = self.sock.recv(64)
+                except OSError:
+                    raw = b""
+                return None if raw == _INDEX.pack(k) else False
+            if ready:
+                return False
+
+    def _end_worker(self) -> int:
+        """Kill the worker (with its process group) and everything it left; its wait status."""
+        for target in (-self.pid, self.pid):
+            try:
+                os.kill(target, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.pidfd)
+        if self.sock is not None:
+            self.sock.close()
+        self.pid = self.pidfd = -1
+        self.sock = None
+        if self.namespaced:
+            self._clear_others()
+        else:
+            try:
+                while True:
+                    os.waitpid(-1, 0)
+            except ChildProcessError:
+                pass
+        return status
+
+    def _clear_others(self) -> None:
+        """Kill every process of the sandbox but this one and the worker; reap what is ours."""
+        if not self.namespaced:
+            return
+        for _ in range(2000):
+            alive = False
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit() or int(entry) in (1, self.pid):
+                    continue
+                pid = int(entry)
+                state, parent = _state(pid)
+                if state == "Z":
+                    if parent == 1:
+                        _reap(pid)
+                    continue
+                if state:
+                    alive = True
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            if not alive:
+                return
+            time.sleep(0.0005)
+
+
+def _state(pid: int) -> tuple[str, int]:
+    """A process's state letter and parent PID ("" when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return "", 0
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return fields[0].decode(), int(fields[1])
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def _flush() -> None:

@@ -51,11 +51,12 @@ class _Capture:
 
 @dataclass
 class _Part:
-    call: PartCall
+    name: str
     chan: int
     out: int
     capture: _Capture
     buf: bytearray = field(default_factory=bytearray)
+    ncases: int = 0
     returns: list[CaseReturn] = field(default_factory=list)
     ended: bool = False
     memory: bool = False
@@ -104,14 +105,17 @@ def _error(doc: dict[str, object]) -> ErrorInfo:
 class Session:
     """Follows one submission from the request to the report."""
 
-    def __init__(self, calls: list[PartCall], limits: Limits, pidfd: int, ctl: int,
-                 mod: int, imp_out: int, part_fds: list[tuple[int, int]], level: str) -> None:
+    def __init__(self, names: list[str], limits: Limits, pidfd: int, ctl: int,
+                 mod: int, imp_out: int, part_fds: list[tuple[int, int]], level: str,
+                 req: int) -> None:
         self.limits = limits
         self.pidfd, self.ctl, self.mod = pidfd, ctl, mod
         self.imp_out = imp_out
+        self.req = req
+        self.outgoing = bytearray()
         self.imp_capture = _Capture(limits.output_bytes)
-        self.parts = [_Part(c, ch, out, _Capture(limits.output_bytes))
-                      for c, (ch, out) in zip(calls, part_fds, strict=True)]
+        self.parts = [_Part(n, ch, out, _Capture(limits.output_bytes))
+                      for n, (ch, out) in zip(names, part_fds, strict=True)]
         self.level = level
         self.mod_buf = bytearray()
         self.ctl_buf = bytearray()
@@ -122,8 +126,40 @@ class Session:
         self.deadline = time.monotonic() + limits.import_seconds
         self.finished = False
         self.detail = ""
-        for fd in [ctl, mod, imp_out] + [fd for pair in part_fds for fd in pair]:
+        for fd in [ctl, mod, imp_out, req] + [fd for pair in part_fds for fd in pair]:
             os.set_blocking(fd, False)
+
+    def send(self, data: bytes, wait: float = 0.0) -> None:
+        """Queue ``data`` for the sandbox's request pipe and write what fits now; with
+        ``wait``, keep writing for up to that many seconds (the sandbox is reading)."""
+        self.outgoing += data
+        self._write_request()
+        until = time.monotonic() + wait
+        while self.outgoing and self.req >= 0 and time.monotonic() < until:
+            select.select([], [self.req], [], max(until - time.monotonic(), 0))
+            self._write_request()
+
+    def expect(self, calls: list[PartCall]) -> None:
+        """How many cases each part has (the answers are checked against it)."""
+        for part, call in zip(self.parts, calls, strict=True):
+            part.ncases = len(call.cases)
+
+    def _write_request(self) -> None:
+        while self.outgoing and self.req >= 0:
+            try:
+                n = os.write(self.req, self.outgoing[:1 << 20])
+            except BlockingIOError:
+                return
+            except OSError:  # the sandbox has ended: its exit is reported on ctl
+                self.outgoing.clear()
+                break
+            del self.outgoing[:n]
+
+    def abandon(self) -> None:
+        """Kill a sandbox whose cases will never come, and wait until it is gone."""
+        self._kill()
+        select.select([self.pidfd], [], [], 10.0)
+        self.close()
 
     # --- the loop -------------------------------------------------------------------------
     def run(self) -> RunReport:
@@ -148,7 +184,13 @@ class Session:
         if timeout <= 0:
             self._on_deadline()
             return
-        ready, _, _ = select.select(self._watched(), [], [], timeout)
+        if not self.outgoing and self.req >= 0:
+            os.close(self.req)  # every byte of the request is written
+            self.req = -1
+        writing = [self.req] if self.req >= 0 else []
+        ready, can_write, _ = select.select(self._watched(), writing, [], timeout)
+        if can_write:
+            self._write_request()
         for fd in ready:
             if fd not in self._watched():  # closed, or moved on to the next part meanwhile
                 continue
@@ -221,7 +263,9 @@ class Session:
         if self.import_status != "ok" or self.current >= len(self.parts):
             raise MalformedError
         if kind == _wire.PART_MISSING and payload == struct.pack("<I", self.current):
-            self._finish_part("missing", f"no function named {self.parts[self.current].call.name}")
+            self._finish_part("missing", f"no function named {self.parts[self.current].name}")
+        elif kind == _wire.PART_DONE and payload == struct.pack("<I", self.current):
+            self._part_exited(0, False, done=True)
         elif kind == _wire.PART_EXIT and len(payload) == 9:
             k, status, timed_out = struct.unpack("<IiB", payload)
             if k != self.current:
@@ -230,7 +274,7 @@ class Session:
         else:
             raise MalformedError
 
-    def _part_exited(self, status: int, timed_out: bool) -> None:
+    def _part_exited(self, status: int, timed_out: bool, done: bool = False) -> None:
         part = self.parts[self.current]
         self._drain(part)
         if part.malformed:
@@ -241,6 +285,8 @@ class Session:
             self._finish_part("timeout", f"exceeded {self.limits.part_seconds:g} s")
         elif part.ended:
             self._finish_part("ok", "")
+        elif done:
+            self._finish_part("crashed", "ended the part without answering every case")
         else:
             self._finish_part("crashed", describe_status(status))
 
@@ -283,13 +329,13 @@ class Session:
         if part.ended or part.memory:
             raise MalformedError
         if kind == _wire.END:
-            if payload or len(part.returns) != len(part.call.cases):
+            if payload or len(part.returns) != part.ncases:
                 raise MalformedError
             part.ended = True
             return
         if len(payload) < 4 or struct.unpack_from("<I", payload)[0] != len(part.returns):
             raise MalformedError
-        if len(part.returns) >= len(part.call.cases):
+        if len(part.returns) >= part.ncases:
             raise MalformedError
         body = payload[4:]
         if kind == _wire.VALUE:
@@ -361,8 +407,8 @@ class Session:
             if fd >= 0:
                 os.close(fd)
         part.chan = part.out = -1
-        self.results[part.call.name] = PartRun(
-            name=part.call.name, status=status, returns=tuple(part.returns),
+        self.results[part.name] = PartRun(
+            name=part.name, status=status, returns=tuple(part.returns),
             output=part.capture.text(), detail=detail)
         self._next_part()
 
@@ -388,11 +434,14 @@ class Session:
 
     def close(self) -> None:
         """Close every pipe and the pidfd."""
-        fds = [self.pidfd, self.ctl, self.mod, self.imp_out]
+        fds = [self.pidfd, self.ctl, self.mod, self.imp_out, self.req]
         fds += [fd for p in self.parts for fd in (p.chan, p.out)]
         for fd in fds:
             if fd >= 0:
                 os.close(fd)
+        self.pidfd = self.ctl = self.mod = self.imp_out = self.req = -1
+        for p in self.parts:
+            p.chan = p.out = -1
 
     def _report(self) -> RunReport:
         while self.imp_out >= 0:

@@ -33,6 +33,9 @@ LAYERS = ("namespaces", "filesystem", "uid", "userns", "landlock", "seccomp")
 UID_BASE = 64000
 SLOTS = 1000
 _START_SECONDS = 30.0
+_REQUEST = struct.Struct("<II")
+_LEN4 = struct.Struct("<I")
+_LEN8 = struct.Struct("<Q")
 
 _BOOT = """
 import json, sys, types
@@ -197,52 +200,69 @@ class SandboxRunner:
     # --- running -------------------------------------------------------------------------
     def run(self, code: str, calls: Sequence[PartCall], limits: Limits) -> RunReport:
         """Import ``code`` in a fresh sandbox and run every part's cases (see Runner)."""
+        pending = self.begin(code, [c.name for c in calls], limits)
+        return pending.finish(calls)
+
+    def begin(self, code: str, names: Sequence[str], limits: Limits) -> PendingRun:
+        """Start a sandbox and import ``code`` now; the cases follow with ``finish``.
+
+        The runner is held (other threads wait) until ``finish`` or ``cancel``.
+        """
+        self._lock.acquire()
         try:
-            blob = b"".join(_wire.encode_args(case) for call in calls for case in call.cases)
-        except (_wire.WireError, OverflowError, struct.error) as exc:
-            raise RunnerError(f"cannot send the inputs: {exc}") from exc
-        with self._lock:
-            for attempt in (1, 2):
-                self._ensure_started()
-                try:
-                    return self._run(code, list(calls), limits, blob)
-                except (BrokenPipeError, ConnectionError, ZygoteGone) as exc:
-                    self._stop()
-                    if attempt == 2:
-                        raise RunnerError(f"the sandbox zygote failed: {exc}") from exc
+            pending = PendingRun(self, code, list(names), limits)
+            pending.start()
+        except BaseException:
+            self._lock.release()
+            raise
+        return pending
+
+    def _open(self, code: str, names: list[str], limits: Limits) -> Session:
+        """Have the zygote fork a sandbox, and send it the source: it starts importing."""
+        for attempt in (1, 2):
+            self._ensure_started()
+            try:
+                return self._fork(code, names, limits)
+            except (BrokenPipeError, ConnectionError, ZygoteGone) as exc:
+                self._stop()
+                if attempt == 2:
+                    raise RunnerError(f"the sandbox zygote failed: {exc}") from exc
         raise AssertionError("unreachable")
 
-    def _run(self, code: str, calls: list[PartCall], limits: Limits, blob: bytes) -> RunReport:
+    def _fork(self, code: str, names: list[str], limits: Limits) -> Session:
         assert self._sock is not None
         ctl, ctl_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        pipes = [os.pipe() for _ in range(2 + 2 * len(calls))]
-        theirs = [ctl_theirs.fileno()] + [w for _, w in pipes]
-        req = {"uid": self.uid, "limits": dataclasses.asdict(limits), "code": code,
-               "parts": [{"name": c.name, "ncases": len(c.cases)} for c in calls]}
-        head = json.dumps(req).encode()
-        payload = struct.pack("<I", len(head)) + head + blob
+        req_r, req_w = os.pipe()
+        pipes = [os.pipe() for _ in range(2 + 2 * len(names))]
+        theirs = [ctl_theirs.fileno(), req_r] + [w for _, w in pipes]
+        mine = [req_w] + [r for r, _ in pipes]
         try:
-            socket.send_fds(self._sock, [struct.pack("<Q", len(payload))], theirs)
-            self._sock.sendall(payload)
+            # Only a count and fds reach the zygote; the request itself goes to the sandbox.
+            socket.send_fds(self._sock, [_REQUEST.pack(len(names), 0)], theirs)
         except OSError:
             ctl.close()
-            for fd in [r for r, _ in pipes]:
+            for fd in mine:
                 os.close(fd)
             raise
         finally:
             ctl_theirs.close()
-            for _, w in pipes:
-                os.close(w)
-        pidfd = self._await_start(ctl)
-        reads = [r for r, _ in pipes]
-        session = Session(calls, limits, pidfd, ctl.detach(), reads[0], reads[1],
-                          [(reads[2 + 2 * k], reads[3 + 2 * k]) for k in range(len(calls))],
-                          self.level)
+            for fd in theirs[1:]:
+                os.close(fd)
         try:
-            return session.run()
-        finally:
-            session.close()
-
+            pidfd = self._await_start(ctl)
+        except ZygoteGone:
+            ctl.close()
+            for fd in mine:
+                os.close(fd)
+            raise
+        reads = mine[1:]
+        session = Session(names, limits, pidfd, ctl.detach(), reads[0], reads[1],
+                          [(reads[2 + 2 * k], reads[3 + 2 * k]) for k in range(len(names))],
+                          self.level, req_w)
+        head = json.dumps({"limits": dataclasses.asdict(limits), "code": code,
+                           "parts": names}).encode()
+        session.send(_LEN4.pack(len(head)) + head, wait=_START_SECONDS)
+        return session
     def _await_start(self, ctl: socket.socket) -> int:
         ctl.settimeout(_START_SECONDS)
         try:
@@ -256,6 +276,63 @@ class SandboxRunner:
                 os.close(fd)
             raise ZygoteGone("no sandbox was started")
         return fds[0]
+
+
+class PendingRun:
+    """A sandbox that is importing a submission and waits for the cases (see ``begin``)."""
+
+    def __init__(self, runner: SandboxRunner, code: str, names: list[str],
+                 limits: Limits) -> None:
+        self._runner, self._code, self._names, self._limits = runner, code, names, limits
+        self._session: Session | None = None
+        self._held = True
+
+    def start(self) -> None:
+        """Fork the sandbox and send it the source."""
+        self._session = self._runner._open(self._code, self._names, self._limits)
+
+    def finish(self, calls: Sequence[PartCall]) -> RunReport:
+        """Send every part's cases, run them and report; releases the runner."""
+        try:
+            if [c.name for c in calls] != self._names:
+                raise RunnerError("the calls do not name the parts the sandbox was started for")
+            try:
+                blob = _encode_cases(calls)
+            except (_wire.WireError, OverflowError, struct.error) as exc:
+                raise RunnerError(f"cannot send the inputs: {exc}") from exc
+            for attempt in (1, 2):
+                session = self._session
+                assert session is not None
+                self._session = None
+                try:
+                    session.expect(list(calls))
+                    session.send(blob)
+                    return session.run()
+                except (BrokenPipeError, ConnectionError, ZygoteGone) as exc:
+                    self._runner._stop()
+                    if attempt == 2:
+                        raise RunnerError(f"the sandbox zygote failed: {exc}") from exc
+                    self._session = self._runner._open(self._code, self._names, self._limits)
+                finally:
+                    session.close()
+            raise AssertionError("unreachable")
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Kill the sandbox if it has not run, and release the runner."""
+        if self._session is not None:
+            self._session.abandon()
+            self._session = None
+        if self._held:
+            self._held = False
+            self._runner._lock.release()
+
+
+def _encode_cases(calls: Sequence[PartCall]) -> bytes:
+    counts = struct.pack(f"<{len(calls)}I", *(len(c.cases) for c in calls))
+    blob = counts + b"".join(_wire.encode_args(case) for c in calls for case in c.cases)
+    return _LEN8.pack(len(blob)) + blob
 
 
 def sandbox_level(*, slot: int | None = None) -> str:

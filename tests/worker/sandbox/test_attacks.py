@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import struct
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.engine.runner_contract import RunReport
+from grader.engine.runner_contract import PartCall, RunReport
 from worker.sandbox import SandboxRunner
 
 from .conftest import FAST, call, run
@@ -482,3 +483,44 @@ def test_host_pid_is_not_visible(runner: SandboxRunner) -> None:
     got = value(run(runner, code, call("f")))
     assert sorted(got.tolist()) == [1.0, 2.0] and os.getpid() not in got
     assert struct.calcsize("<I") == 4
+
+
+class TestNoSubmissionSeesAnother:
+    def test_scanner_finds_nothing_of_earlier_submissions(self, runner: SandboxRunner) -> None:
+        """20 submissions at real sizes, each with markers in its code, an input and an output;
+        a scanner of all readable memory, /proc/self and every fd, at import and in a part,
+        finds its own marker and none of theirs."""
+        from reference.softmax_backprop import ASSIGNMENT
+
+        from .scanner import digest, new_marker, scanner
+
+        correct = (Path(__file__).parents[2] / "submissions" / "softmax_backprop"
+                   / "correct.py").read_text()
+        limits = dataclasses.replace(FAST, part_seconds=30.0, import_seconds=30.0)
+        planted: list[str] = []
+        for i in range(20):
+            in_code, in_input, in_output = new_marker(), new_marker(), new_marker()
+            planted += [in_code, in_input, in_output]
+            hidden = bytes(b ^ 0x5A for b in in_output.encode()).hex()
+            pad = "#" + "x" * (37 * 4**(i % 8)) + "\n"  # 37 B to 600 kB
+            code = (f"# {in_code}\nNOTE = {in_code!r}\n{correct}\n{pad}"
+                    f"def echo(x, pad):\n"
+                    f"    return list(bytes(b ^ 0x5A for b in bytes.fromhex({hidden!r})))\n")
+            cases = ASSIGNMENT.make_cases(i)
+            calls = [PartCall(name, tuple(c.args for c in cs)) for name, cs in cases.items()]
+            marker_input = np.frombuffer(in_input.encode(), dtype=np.uint8).copy()
+            calls.append(PartCall("echo", ((marker_input, np.zeros(13 * 5**(i % 6))),)))
+            report = run(runner, code, *calls, limits=limits)
+            echoed = bytes(value(report, "echo").astype(np.uint8))
+            assert echoed == in_output.encode()
+            assert all(p.status == "ok" for p in report.parts.values())
+        own = new_marker()
+        report = run(runner, scanner([digest(m) for m in planted + [own]], own),
+                     call("scan_part"), limits=limits)
+        assert report.import_status == "ok", report
+        names = {digest(m): f"submission {i // 3} ({('code', 'input', 'output')[i % 3]})"
+                 for i, m in enumerate(planted)}
+        for seen in (report.output, report.parts["scan_part"].output):
+            words = seen.split()
+            assert digest(own) in words  # the scan works: it sees the source it runs
+            assert [names[w] for w in words if w in names] == []
