@@ -89,8 +89,9 @@ def to_plain(value: Any, limit: int) -> np.ndarray | dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         total = 0
         for key, item in list(value.items()):
-            if type(key) is not str or len(key.encode(errors="replace")) > _wire.MAX_KEY_BYTES:
-                raise InvalidReturn("returned a dict whose keys are not short strings")
+            if (type(key) is not str or not key.isprintable()
+                    or len(key.encode(errors="replace")) > _wire.MAX_KEY_BYTES):
+                raise InvalidReturn("returned a dict whose keys are not short printable strings")
             if type(item) is dict:
                 raise InvalidReturn(f"returned a nested dict under {key!r}")
             out[key] = _one(item, limit - total)

@@ -11,6 +11,7 @@ Used on both sides of the boundary; imports only the standard library and numpy.
 from __future__ import annotations
 
 import json
+import re
 import struct
 from typing import Any
 
@@ -46,6 +47,8 @@ MAX_KEYS = 64
 MAX_KEY_BYTES = 200
 MAX_TEXT = 2000
 MAX_TRACEBACK = 40
+#: Longest error description: every field at its cap, every character escaped.
+MAX_JSON = 1 << 18
 
 _ARRAY_HEAD = struct.Struct("<BB")
 _DIM = struct.Struct("<Q")
@@ -100,9 +103,16 @@ def decode_array(data: bytes, max_bytes: int) -> np.ndarray:
         raise WireError("short shape")
     shape = tuple(_DIM.unpack_from(data, _ARRAY_HEAD.size + i * _DIM.size)[0]
                   for i in range(ndim))
-    count = 1
+    # Every dimension, and the product of the non-zero ones, must be an array numpy can make
+    # within the byte limit: a shape like (0, 2**63) is zero bytes but no array.
+    count, nonzero = 1, 1
     for n in shape:
+        if n > max(max_bytes, 1):
+            raise WireError("array dimension out of range")
         count *= n
+        nonzero *= max(n, 1)
+    if nonzero * dtype.itemsize > max(max_bytes, dtype.itemsize):
+        raise WireError("array shape out of range")
     nbytes = count * dtype.itemsize
     if nbytes > max_bytes or len(data) - start != nbytes:
         raise WireError("array size does not match its shape")
@@ -140,7 +150,12 @@ def decode_value(data: bytes, max_bytes: int) -> np.ndarray | dict[str, np.ndarr
         (klen,) = struct.unpack_from("<H", data, pos)
         if klen > MAX_KEY_BYTES or len(data) < pos + 2 + klen + _DIM.size:
             raise WireError("bad key")
-        key = data[pos + 2:pos + 2 + klen].decode("utf-8", errors="strict")
+        try:
+            key = data[pos + 2:pos + 2 + klen].decode("utf-8", errors="strict")
+        except UnicodeDecodeError as exc:
+            raise WireError("key is not UTF-8") from exc
+        if not key.isprintable():
+            raise WireError("key is not printable text")
         (blen,) = _DIM.unpack_from(data, pos + 2 + klen)
         pos += 2 + klen + _DIM.size
         if key in out or len(data) < pos + blen:
@@ -204,10 +219,12 @@ def encode_json(obj: object) -> bytes:
 
 
 def decode_json(data: bytes) -> Any:
-    """Decode a JSON document strictly (no NaN, no duplicate surprises beyond json's)."""
+    """Decode a small JSON document strictly (ASCII only, no NaN, no deep nesting)."""
+    if len(data) > MAX_JSON:
+        raise WireError("JSON too long")
     try:
         return json.loads(data.decode("ascii"), parse_constant=_reject)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WireError("bad JSON") from exc
 
 
@@ -227,5 +244,15 @@ def decode_error(data: bytes) -> dict[str, Any]:
             or not all(isinstance(line, str) for line in tb)
             or not (lineno is None or (type(lineno) is int and 0 <= lineno < 1 << 31))):
         raise WireError("bad error values")
-    return {"type": doc["type"][:200], "message": doc["message"][:MAX_TEXT],
-            "traceback": [line[:500] for line in tb], "lineno": lineno}
+    return {"type": storable(doc["type"][:200]), "message": storable(doc["message"][:MAX_TEXT]),
+            "traceback": [storable(line[:500]) for line in tb], "lineno": lineno}
+
+
+def storable(text: str) -> str:
+    """``text`` as valid UTF-8 without NUL: NUL and lone surrogates become U+FFFD."""
+    return _UNSTORABLE.sub(REPLACEMENT, text)
+
+
+#: What stands in for a character that could not be stored.
+REPLACEMENT = "\ufffd"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

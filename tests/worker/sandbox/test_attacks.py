@@ -11,11 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from grader.engine.runner_contract import PartCall, RunReport
 from worker.sandbox import SandboxRunner
 
 from .conftest import FAST, call, run
+from .frames import channel_bytes
 
 pytestmark = pytest.mark.sandbox
 
@@ -524,3 +527,90 @@ class TestNoSubmissionSeesAnother:
             words = seen.split()
             assert digest(own) in words  # the scan works: it sees the source it runs
             assert [names[w] for w in words if w in names] == []
+
+
+HOSTILE_WRITER = """
+import os, stat, fcntl
+
+DATA = bytes.fromhex({data!r})
+
+def hostile(x):
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if fd > 2 and stat.S_ISFIFO(os.fstat(fd).st_mode) and (
+                    fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE) == os.O_WRONLY:
+                os.write(fd, DATA)
+        except OSError:
+            pass
+    return {ret}
+
+def f(x):
+    return 2 * x
+"""
+
+
+class TestHostileFrames:
+    @settings(max_examples=40, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(data=channel_bytes, ret=st.sampled_from(["x", "None", "os._exit(0)"]))
+    def test_any_bytes_on_a_channel_fail_that_part_only(self, runner: SandboxRunner,
+                                                        data: bytes, ret: str) -> None:
+        """Whatever bytes a part writes on its channel, the run completes, no exception
+        escapes the runner, and the next part is graded as usual."""
+        code = HOSTILE_WRITER.format(data=data.hex(), ret=ret)
+        report = run(runner, code, call("hostile"), call("f"))
+        np.testing.assert_array_equal(value(report), 2 * np.arange(4.0))
+        hostile = report.parts["hostile"]
+        if hostile.status == "crashed" and hostile.detail == "sent malformed data":
+            assert hostile.returns == ()
+
+    @pytest.mark.parametrize("body", [
+        b"\x00" + struct.pack("<BBQQ", 0, 2, 0, 2**63),
+        b"\x01" + struct.pack("<I", 1) + struct.pack("<H", 1) + b"k"
+        + struct.pack("<Q", 18) + struct.pack("<BBQQ", 0, 2, 2**63, 0),
+    ], ids=["array", "dict"])
+    def test_zero_byte_array_of_impossible_shape(self, runner: SandboxRunner,
+                                                 body: bytes) -> None:
+        """A (0, 2**63) array, alone or in a dict, fails only its part: the grade goes on."""
+        data = b"AG\x01" + struct.pack("<I", 4 + len(body)) + struct.pack("<I", 0) + body
+        code = HOSTILE_WRITER.format(data=data.hex(), ret="os._exit(0)")
+        report = run(runner, code, call("hostile"), call("f"))
+        assert report.parts["hostile"].status == "crashed"
+        assert report.parts["hostile"].detail == "sent malformed data"
+        np.testing.assert_array_equal(value(report), 2 * np.arange(4.0))
+
+
+class TestStorableText:
+    def test_text_from_the_sandbox_is_storable(self, runner: SandboxRunner) -> None:
+        """NUL, invalid UTF-8 and lone surrogates in output, exception message and traceback
+        (a function's name) reach the report as valid UTF-8 without NUL, shown as U+FFFD."""
+        code = """
+        import os
+
+        os.write(1, b"import\\x00\\xff\\xfe")
+
+        def helper():
+            raise ValueError("msg\\x00\\ud800 end")
+
+        helper.__code__ = helper.__code__.replace(co_name="help\\x00\\udc80")
+
+        def f(x):
+            os.write(1, b"nul\\x00 bad\\xc3\\x28")
+            print("surrogate \\udcff", flush=True)
+            helper()
+
+        def g(x):
+            return {"k\\x00": x}
+        """
+        report = run(runner, code, call("f"), call("g"))
+        err = report.parts["f"].returns[0].error
+        assert err is not None
+        texts = [report.output, report.parts["f"].output, err.type, err.message, *err.traceback]
+        for text in texts:
+            text.encode("utf-8")
+            assert "\0" not in text
+        assert "\ufffd" in report.output and "\ufffd" in report.parts["f"].output
+        assert err.message == "msg\ufffd\ufffd end"
+        assert "in help\ufffd\ufffd:" in err.traceback[-1]
+        assert error_type(report, "g") == "InvalidReturn"
