@@ -185,29 +185,31 @@ class _Parts:
         theirs.close()
         self.pid, self.pidfd, self.sock = pid, os.pidfd_open(pid), ours
 
-    def _one(self, k: int) -> bool | None:
-        """Run part ``k``: None when done, False when the worker ended, True on timeout."""
+    def _one(self, k: int) -> int | None:
+        """Run part ``k``: None when done, else how it ended (``_wire.ENDED``...)."""
         assert self.sock is not None
         try:
             socket.send_fds(self.sock, [_INDEX.pack(k)], list(self.plan.pairs[k]))
         except OSError:
-            return False
+            return _wire.ENDED
         finally:
             self._close_pair(k)
         deadline = time.monotonic() + self.plan.limits["part_seconds"]
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                return True
+                return _wire.TIMED_OUT
             ready, _, _ = select.select([self.sock.fileno(), self.pidfd], [], [], left)
             if self.sock.fileno() in ready:
                 try:
                     raw = self.sock.recv(64)
                 except OSError:
                     raw = b""
-                return None if raw == _INDEX.pack(k) else False
+                if raw == _INDEX.pack(k):
+                    return None
+                return _wire.BROKE_PROTOCOL if raw else _wire.ENDED  # EOF: it has ended
             if ready:
-                return False
+                return _wire.ENDED
 
     def _end_worker(self) -> int:
         """Kill the worker (with its process group) and everything it left; its wait status."""

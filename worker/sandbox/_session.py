@@ -26,6 +26,7 @@ from grader.engine.runner_contract import (
 )
 
 from . import _wire
+from ._cgroup import SubmissionCgroup
 
 #: How long past a part's limit the sandbox may take to report it killed the part.
 GRACE_SECONDS = 1.0
@@ -114,8 +115,10 @@ class Session:
 
     def __init__(self, names: list[str], limits: Limits, pidfd: int, ctl: int,
                  mod: int, imp_out: int, part_fds: list[tuple[int, int]], level: str,
-                 req: int) -> None:
+                 req: int, cgroup: SubmissionCgroup | None = None) -> None:
         self.limits = limits
+        self.cgroup = cgroup
+        self.oom_mark = 0
         self.pidfd, self.ctl, self.mod = pidfd, ctl, mod
         self.imp_out = imp_out
         self.req = req
@@ -274,10 +277,12 @@ class Session:
         elif kind == _wire.PART_DONE and payload == struct.pack("<I", self.current):
             self._part_exited(0, False, done=True)
         elif kind == _wire.PART_EXIT and len(payload) == 9:
-            k, status, timed_out = struct.unpack("<IiB", payload)
+            k, status, how = struct.unpack("<IiB", payload)
             if k != self.current:
                 raise MalformedError
-            self._part_exited(status, bool(timed_out))
+            if how == _wire.BROKE_PROTOCOL:
+                self.parts[self.current].malformed = True
+            self._part_exited(status, how == _wire.TIMED_OUT)
         else:
             raise MalformedError
 
@@ -285,8 +290,9 @@ class Session:
         part = self.parts[self.current]
         self._drain(part)
         if part.malformed:
+            part.returns.clear()  # nothing from a part that broke the protocol is kept
             self._finish_part("crashed", "sent malformed data")
-        elif part.memory:
+        elif part.memory or self._oom_killed():
             self._finish_part("memory", f"ran out of memory (limit {self._mib()} MiB)")
         elif timed_out:
             self._finish_part("timeout", f"exceeded {self.limits.part_seconds:g} s")
@@ -381,9 +387,14 @@ class Session:
                 break
         if self.finished:
             return
-        if self.import_status is None:
+        if self.import_status is None and self._oom_killed():
+            self._abort("crashed", "")
+            self.import_status = "memory"
+        elif self.import_status is None:
             self._abort("crashed", f"the submission {how} while being imported")
         elif self.current < len(self.parts):
+            if self._oom_killed():
+                self._finish_part("memory", f"ran out of memory (limit {self._mib()} MiB)")
             self._abort("crashed", f"the sandbox process {how}")
         else:
             self.finished = True
@@ -401,7 +412,13 @@ class Session:
         self._finish_part("timeout", f"exceeded {self.limits.part_seconds:g} s")
         self._abort("crashed", "not run: the sandbox stopped responding after a timeout")
 
+    def _oom_killed(self) -> bool:
+        """Whether the OOM killer ended a process of the submission since the mark."""
+        return self.cgroup is not None and self.cgroup.oom_kills() > self.oom_mark
+
     def _next_part(self) -> None:
+        if self.cgroup is not None:
+            self.oom_mark = self.cgroup.oom_kills()
         self.current += 1
         if self.current < len(self.parts):
             self.deadline = time.monotonic() + self.limits.part_seconds + GRACE_SECONDS
@@ -447,6 +464,9 @@ class Session:
             if fd >= 0:
                 os.close(fd)
         self.pidfd = self.ctl = self.mod = self.imp_out = self.req = -1
+        if self.cgroup is not None:  # the sandbox has exited: its cgroup can go
+            self.cgroup.remove()
+            self.cgroup = None
         for p in self.parts:
             p.chan = p.out = -1
 

@@ -31,6 +31,10 @@ PART_MISSING = 11
 PART_EXIT = 12
 DONE = 13
 PART_DONE = 14
+# How a part's worker ended (last byte of PART_EXIT).
+ENDED = 0
+TIMED_OUT = 1
+BROKE_PROTOCOL = 2
 # Zygote replies.
 READY = 20
 STARTED = 21

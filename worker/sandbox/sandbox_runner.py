@@ -22,13 +22,13 @@ import numpy as np
 
 from grader.engine.runner_contract import Limits, PartCall, RunnerError, RunReport
 
-from . import _wire
+from . import _cgroup, _wire
 from ._session import Session, ZygoteGone
 
 log = logging.getLogger(__name__)
 
 #: Every layer; a runner refuses to start without all of them unless ``allow_reduced``.
-LAYERS = ("namespaces", "filesystem", "uid", "userns", "landlock", "seccomp")
+LAYERS = ("namespaces", "filesystem", "uid", "userns", "landlock", "seccomp", "cgroup")
 #: First uid of the range reserved for sandboxes: slot ``n`` runs as ``UID_BASE + n``.
 UID_BASE = 64000
 SLOTS = 1000
@@ -91,6 +91,8 @@ class SandboxRunner:
         #: Layers to leave out as if the kernel refused them (tests of reduced mode only).
         self._withheld: frozenset[str] = frozenset()
         self._sock: socket.socket | None = None
+        self._cgroups: _cgroup.Tree | None = None
+        self._runs = 0
         self.level = ""
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -175,6 +177,9 @@ class SandboxRunner:
             self._stop()
             raise RunnerError(f"the sandbox zygote did not start: {exc}") from exc
         ours.settimeout(None)
+        self._cgroups = None if "cgroup" in self._withheld else self._find_cgroups()
+        if self._cgroups is not None:
+            layers.add("cgroup")
         self.level = level_of(layers)
         if self.level != "full":
             if not self.allow_reduced:
@@ -184,6 +189,23 @@ class SandboxRunner:
                     "or set AUTOGRADE_SANDBOX_ALLOW_REDUCED=1 to accept weaker isolation")
             log.warning("SANDBOX ISOLATION IS REDUCED (%s): student code is less contained",
                         self.level)
+
+    def _find_cgroups(self) -> _cgroup.Tree | None:
+        """Where this runner's submission cgroups go, after a trial one; None if nowhere."""
+        try:
+            with open("/proc/self/cgroup") as fh, open("/proc/self/mountinfo") as mi:
+                tree = _cgroup.find(fh.read(), mi.read())
+            prefix = f"autograde-{self.uid - UID_BASE}-"
+            for folder in {tree.memory, tree.pids}:  # left by an earlier runner of this slot
+                for name in os.listdir(folder):
+                    if name.startswith(prefix):
+                        for sub in ("parts", "sup", ""):
+                            _cgroup._rmdir(os.path.join(folder, name, sub))
+            _cgroup.SubmissionCgroup(tree, prefix + "trial", 64 * 2**20).remove()
+        except OSError as exc:
+            log.warning("no cgroup per submission: %s", exc)
+            return None
+        return tree
 
     def _stop(self) -> None:
         if self._sock is not None:
@@ -231,14 +253,35 @@ class SandboxRunner:
 
     def _fork(self, code: str, names: list[str], limits: Limits) -> Session:
         assert self._sock is not None
+        cgroup = None
+        if self._cgroups is not None:
+            self._runs += 1
+            try:
+                cgroup = _cgroup.SubmissionCgroup(
+                    self._cgroups, f"autograde-{self.uid - UID_BASE}-{self._runs}",
+                    limits.memory_bytes)
+            except OSError as exc:
+                raise RunnerError(f"cannot create the submission's cgroup: {exc}") from exc
+        try:
+            return self._fork_into(code, names, limits, cgroup)
+        except BaseException:
+            if cgroup is not None:
+                cgroup.remove()
+            raise
+
+    def _fork_into(self, code: str, names: list[str], limits: Limits,
+                   cgroup: _cgroup.SubmissionCgroup | None) -> Session:
+        assert self._sock is not None
         ctl, ctl_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         req_r, req_w = os.pipe()
         pipes = [os.pipe() for _ in range(2 + 2 * len(names))]
-        theirs = [ctl_theirs.fileno(), req_r] + [w for _, w in pipes]
+        extra = [cgroup.parts_fd()] if cgroup is not None else []
+        theirs = [ctl_theirs.fileno(), req_r, pipes[0][1], pipes[1][1]] + extra
+        theirs += [w for _, w in pipes[2:]]
         mine = [req_w] + [r for r, _ in pipes]
         try:
             # Only a count and fds reach the zygote; the request itself goes to the sandbox.
-            socket.send_fds(self._sock, [_REQUEST.pack(len(names), 0)], theirs)
+            socket.send_fds(self._sock, [_REQUEST.pack(len(names), bool(extra))], theirs)
         except OSError:
             ctl.close()
             for fd in mine:
@@ -258,11 +301,18 @@ class SandboxRunner:
         reads = mine[1:]
         session = Session(names, limits, pidfd, ctl.detach(), reads[0], reads[1],
                           [(reads[2 + 2 * k], reads[3 + 2 * k]) for k in range(len(names))],
-                          self.level, req_w)
+                          self.level, req_w, cgroup)
+        if cgroup is not None:
+            try:  # before the sandbox has read anything, so all it does is bounded
+                cgroup.place(_pid_of(pidfd))
+            except OSError as exc:
+                session.abandon()
+                raise RunnerError(f"cannot place the sandbox in its cgroup: {exc}") from exc
         head = json.dumps({"limits": dataclasses.asdict(limits), "code": code,
                            "parts": names}).encode()
         session.send(_LEN4.pack(len(head)) + head, wait=_START_SECONDS)
         return session
+
     def _await_start(self, ctl: socket.socket) -> int:
         ctl.settimeout(_START_SECONDS)
         try:
@@ -327,6 +377,14 @@ class PendingRun:
         if self._held:
             self._held = False
             self._runner._lock.release()
+
+
+def _pid_of(pidfd: int) -> int:
+    with open(f"/proc/self/fdinfo/{pidfd}") as fh:
+        for line in fh:
+            if line.startswith("Pid:"):
+                return int(line.split()[1])
+    raise OSError("no pid behind the sandbox's pidfd")
 
 
 def _encode_cases(calls: Sequence[PartCall]) -> bytes:

@@ -614,3 +614,113 @@ class TestStorableText:
         assert err.message == "msg\ufffd\ufffd end"
         assert "in help\ufffd\ufffd:" in err.traceback[-1]
         assert error_type(report, "g") == "InvalidReturn"
+
+
+def _cgroups_of(runner: SandboxRunner) -> list[str]:
+    """The submission cgroups of this runner's slot that exist now."""
+    tree = runner._cgroups
+    assert tree is not None
+    prefix = f"autograde-{runner.uid - 64000}-"
+    return sorted(os.path.join(folder, n) for folder in {tree.memory, tree.pids}
+                  for n in os.listdir(folder) if n.startswith(prefix))
+
+
+class TestMemoryPerSubmission:
+    def test_many_processes_cannot_add_up_past_the_limit(self, runner: SandboxRunner) -> None:
+        """Five processes each under the per-process limit but together over the
+        submission's: the part is 'memory', the next part runs, nothing is left over."""
+        code = """
+        import os, time
+        import numpy as np
+
+        def hog(x):
+            kids = []
+            for _ in range(5):
+                pid = os.fork()
+                if pid == 0:
+                    keep = np.ones(80 * 2**20 // 8)
+                    time.sleep(5)
+                    os._exit(0)
+                kids.append(pid)
+            for pid in kids:
+                os.waitpid(pid, 0)
+            return x
+
+        def f(x):
+            return 2 * x
+        """
+        report = run(runner, code, call("hog"), call("f"))
+        assert report.parts["hog"].status == "memory", report.parts["hog"]
+        assert report.parts["f"].status == "ok"
+        assert _cgroups_of(runner) == []
+
+    def test_memfd_pages_count(self, runner: SandboxRunner) -> None:
+        """40 memfds of 16 MiB (not address space, so RLIMIT_AS misses them) are 'memory'."""
+        code = """
+        import os
+
+        def hog(x):
+            keep = []
+            for _ in range(40):
+                fd = os.memfd_create("x")
+                for _ in range(16):
+                    os.write(fd, b"x" * 2**20)
+                keep.append(fd)
+            return x
+
+        def f(x):
+            return 2 * x
+        """
+        report = run(runner, code, call("hog"), call("f"))
+        assert report.parts["hog"].status == "memory", report.parts["hog"]
+        assert report.parts["f"].status == "ok"
+
+    def test_memfd_pages_at_import(self, runner: SandboxRunner) -> None:
+        """Filling memfds at import is import status 'memory', not a crash."""
+        code = """
+        import os
+
+        keep = []
+        for _ in range(40):
+            fd = os.memfd_create("x")
+            for _ in range(16):
+                os.write(fd, b"x" * 2**20)
+            keep.append(fd)
+        """
+        report = run(runner, code, call("f"))
+        assert report.import_status == "memory", report
+
+    def test_limits_are_set_while_it_runs(self, runner: SandboxRunner) -> None:
+        """While a part runs, the submission's cgroups exist with its limits and hold its
+        processes; afterwards they are gone."""
+        import threading
+
+        seen: dict[str, str] = {}
+
+        def watch() -> None:
+            for _ in range(400):
+                time.sleep(0.01)
+                for path in _cgroups_of(runner):
+                    for name in ("memory.limit_in_bytes", "pids.max", "cgroup.procs"):
+                        if os.path.exists(os.path.join(path, name)):
+                            with open(os.path.join(path, name)) as fh:
+                                seen[f"{Path(path).parent.name}/{name}"] = fh.read().strip()
+                    parts = os.path.join(path, "parts", "cgroup.procs")
+                    if os.path.exists(parts):
+                        with open(parts) as fh:
+                            seen["parts/cgroup.procs"] = fh.read().strip()
+                if "parts/cgroup.procs" in seen and seen["parts/cgroup.procs"]:
+                    return
+
+        thread = threading.Thread(target=watch)
+        thread.start()
+        report = run(runner, "import time\n\ndef f(x):\n    time.sleep(1)\n    return x\n",
+                     call("f"))
+        thread.join()
+        assert report.parts["f"].status == "ok"
+        assert runner._cgroups is not None
+        assert seen["pids/pids.max"] == "32"
+        assert seen[f"{Path(runner._cgroups.memory).name}/memory.limit_in_bytes"] == str(
+            FAST.memory_bytes)
+        assert len(seen["parts/cgroup.procs"].split()) == 1  # the worker
+        assert _cgroups_of(runner) == []
