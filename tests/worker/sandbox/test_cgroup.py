@@ -102,3 +102,20 @@ class TestPlan:
         assert writes["/m/own/autograde-0-1/parts/memory.limit_in_bytes"] == str(
             100 * 2**20 - PARTS_HEADROOM)
         assert writes["/p/autograde-0-1/pids.max"] == str(MAX_PROCESSES)
+
+
+class TestDelegate:
+    def test_container_processes_move_to_a_leaf(self, tmp_path: Path) -> None:
+        """v2 in a container: its processes go to the leaf, and its cgroup gives memory and
+        pids to children (where the runner then creates submission cgroups)."""
+        from worker.sandbox import delegate
+
+        base = _v2_tree(tmp_path, "/", "memory pids", "")
+        (base / "cgroup.procs").write_text("")
+        leaf = base / _cgroup.DELEGATED_LEAF
+        leaf.mkdir()
+        (leaf / "cgroup.procs").write_text("")
+        assert delegate.delegate_v2(str(base)) == str(leaf)
+        assert (base / "cgroup.subtree_control").read_text() == "+memory +pids"
+        tree = _cgroup.find(f"0::/{_cgroup.DELEGATED_LEAF}\n", _v2_mount(tmp_path))
+        assert Path(tree.memory) == base
