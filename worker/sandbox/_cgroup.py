@@ -207,6 +207,29 @@ class SubmissionCgroup:
             _write(os.path.join(self.dir, "cgroup.procs"), str(pid))
             _write(os.path.join(self.pids_dir, "cgroup.procs"), str(pid))
 
+    def set_memory(self, memory_bytes: int) -> None:
+        """Change the memory limit (before the sandbox has read its request)."""
+        for op, path, text in plan(self.tree, os.path.basename(self.dir), memory_bytes):
+            if op == "write" and ("memory." in path and "swap" not in path
+                                  and "memsw" not in path):
+                self._write_memory(path, text)
+
+    def _write_memory(self, path: str, text: str) -> None:
+        # v1 keeps memory+swap >= memory: raise the swap-inclusive limit first, lower it last.
+        swap = path.replace("memory.limit_in_bytes", "memory.memsw.limit_in_bytes")
+        has_swap = swap != path and os.path.exists(swap)
+        if has_swap and int(text) > int(_read(path)):
+            _write(swap, text)
+            has_swap = False
+        _write(path, text)
+        if has_swap:
+            _write(swap, text)
+
+    def pids_fd(self) -> int:
+        """A read-only fd of how many processes (and threads) the submission has now."""
+        return os.open(os.path.join(self.pids_dir if self.tree.version == 1 else self.dir,
+                                    "pids.current"), os.O_RDONLY | os.O_CLOEXEC)
+
     def parts_fd(self) -> int:
         """An fd the worker process writes ``0`` to, to move itself into the parts' cgroup."""
         return os.open(os.path.join(self.parts_dir, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
@@ -228,8 +251,22 @@ class SubmissionCgroup:
                 pass
         return total
 
-    def remove(self) -> None:
-        """Remove the cgroups (children first) once the sandbox has exited."""
-        for path in reversed(self.made):
-            _rmdir(path)
-        self.made.clear()
+    def remove(self, wait: bool = True) -> bool:
+        """Remove the cgroups (children first) once the sandbox has exited. Without ``wait``,
+        give up at once while the kernel still counts exited processes in them (then call
+        again later); return whether they are gone."""
+        while self.made:
+            path = self.made[-1]
+            try:
+                if wait:
+                    _rmdir(path)
+                else:
+                    os.rmdir(path)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                if wait or exc.errno != errno.EBUSY:
+                    raise
+                return False
+            self.made.pop()
+        return True

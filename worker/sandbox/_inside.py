@@ -30,6 +30,9 @@ from . import _confine, _errors, _wire, _worker
 _LEN4 = struct.Struct("<I")
 _LEN8 = struct.Struct("<Q")
 _INDEX = struct.Struct("<I")
+#: With the request's pipes: the number of parts and the length of the head (see _spare).
+HEAD = struct.Struct("<IQ")
+_MAX_FDS = 250
 
 
 def run_submission(fds: list[int], layers: frozenset[str], cfg: dict[str, Any]) -> None:
@@ -92,20 +95,26 @@ def _read_cases(req: int, nparts: int) -> list[list[tuple[Any, ...]]]:
 
 
 def _main(fds: list[int], layers: frozenset[str], cfg: dict[str, Any]) -> None:
-    # fds: the runner's control socket, the request pipe, the module channel, the import's
-    # output, [the parts' memory cgroup], then a channel and an output pipe per part.
+    # fds: the runner's control socket, the request socket, [the parts' cgroup.procs and the
+    # submission's pids.current]. The rest comes with the request, after the confinement.
     os.close(fds[0])  # the control socket stays with the zygote
-    req, mod_w, imp_out = fds[1:4]
-    cgroup = fds[4] if cfg["cgroup"] else -1
-    flat = fds[4 + bool(cfg["cgroup"]):]
-    pairs = [(flat[2 * k], flat[2 * k + 1]) for k in range(cfg["nparts"])]
+    req = fds[1]
+    cgroup, pids = (fds[2], fds[3]) if cfg["cgroup"] else (-1, -1)
     _errors.SOURCE[0] = os.path.join(cfg["scratch"], "submission.py")
     _confine.enter(cfg, layers, keep=fds[1:])
+
+    sock = socket.socket(fileno=req)
+    raw, pipes, _, _ = socket.recv_fds(sock, HEAD.size, _MAX_FDS)
+    if len(raw) != HEAD.size:
+        return  # the runner gave up on this sandbox
+    nparts, size = HEAD.unpack(raw)
+    if len(pipes) != 2 + 2 * nparts:
+        raise OSError("the request came with the wrong number of pipes")
+    mod_w, imp_out = pipes[:2]
+    pairs = [(pipes[2 + 2 * k], pipes[3 + 2 * k]) for k in range(nparts)]
     os.dup2(imp_out, 1)
     os.dup2(imp_out, 2)
     os.close(imp_out)
-
-    (size,) = _LEN4.unpack(_read_exact(req, _LEN4.size))
     head = json.loads(_read_exact(req, size))
     limits, names, code = head["limits"], head["parts"], head["code"]
     del head
@@ -123,11 +132,11 @@ def _main(fds: list[int], layers: frozenset[str], cfg: dict[str, Any]) -> None:
     if module is None:
         return
     cases = _read_cases(req, len(names))
-    os.close(req)
+    sock.close()
     namespace = vars(module)
     plan = _worker.Plan([namespace.get(n) for n in names], cases, pairs, limits)
     gc.freeze()  # fewer copy-on-write faults in the worker
-    _Parts(plan, mod_w, cgroup, "namespaces" in layers).run()
+    _Parts(plan, mod_w, cgroup, pids, "namespaces" in layers).run()
     _worker.write_all(mod_w, _wire.frame(_wire.DONE))
 
 
@@ -138,8 +147,10 @@ class _Parts:
     socket), so while one part runs no other part's pipes are within its reach.
     """
 
-    def __init__(self, plan: _worker.Plan, mod_w: int, cgroup: int, namespaced: bool) -> None:
+    def __init__(self, plan: _worker.Plan, mod_w: int, cgroup: int, pids: int,
+                 namespaced: bool) -> None:
         self.plan, self.mod_w, self.cgroup, self.namespaced = plan, mod_w, cgroup, namespaced
+        self.pids = pids
         self.pid = self.pidfd = -1
         self.sock: socket.socket | None = None
         self.open = {fd for pair in plan.pairs for fd in pair}
@@ -179,6 +190,8 @@ class _Parts:
         if pid == 0:
             ours.close()
             os.close(self.mod_w)
+            if self.pids >= 0:
+                os.close(self.pids)
             for fd in self.open:
                 os.close(fd)
             _worker.serve(self.plan, theirs, self.cgroup)
@@ -238,6 +251,8 @@ class _Parts:
         """Kill every process of the sandbox but this one and the worker; reap what is ours."""
         if not self.namespaced:
             return
+        if self.pids >= 0 and int(os.pread(self.pids, 32, 0) or b"0") <= 2:
+            return  # only this process and the worker (threads would count too)
         for _ in range(2000):
             alive = False
             for entry in os.listdir("/proc"):

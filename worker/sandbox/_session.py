@@ -27,6 +27,7 @@ from grader.engine.runner_contract import (
 
 from . import _wire
 from ._cgroup import SubmissionCgroup
+from ._spare import ZygoteGone
 
 #: How long past a part's limit the sandbox may take to report it killed the part.
 GRACE_SECONDS = 1.0
@@ -83,10 +84,6 @@ class MalformedError(Exception):
 #: json sees it (the property tests feed them arbitrary bytes); ValueError and OverflowError
 #: stay here so that a check missed in a future format change still fails only that part.
 _HOSTILE = (_wire.WireError, MalformedError, struct.error, ValueError, OverflowError)
-
-
-class ZygoteGone(Exception):
-    """The zygote did not start a sandbox, or died while one ran (our failure, not theirs)."""
 
 
 def describe_status(status: int) -> str:
@@ -464,9 +461,6 @@ class Session:
             if fd >= 0:
                 os.close(fd)
         self.pidfd = self.ctl = self.mod = self.imp_out = self.req = -1
-        if self.cgroup is not None:  # the sandbox has exited: its cgroup can go
-            self.cgroup.remove()
-            self.cgroup = None
         for p in self.parts:
             p.chan = p.out = -1
 

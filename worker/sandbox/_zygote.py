@@ -44,8 +44,8 @@ SITE = "/sandbox/site"
 BOOT = "/sandbox/boot"
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom")
 ALL_LAYERS = ("namespaces", "filesystem", "uid", "userns", "landlock", "seccomp")
-#: A request: how many parts, and whether a memory cgroup fd for the parts comes along.
-_REQUEST = struct.Struct("<II")
+#: A request: whether the cgroup fds (the parts' cgroup.procs, pids.current) come along.
+_REQUEST = struct.Struct("<I")
 _MAX_FDS = 512
 
 
@@ -210,7 +210,7 @@ def _fork(layers: set[str] | frozenset[str]) -> int:
 
 def _serve(sock: socket.socket, layers: frozenset[str], uid: int) -> None:
     """Fork a sandbox per request. A request is a fixed-size header and fds: the zygote never
-    reads anything of a submission (its source, inputs or results travel on a pipe that only
+    reads anything of a submission (its source, inputs and pipes travel on a socket that only
     the forked sandbox reads), so no later sandbox can find them in the memory it inherits."""
     from . import _inside, _wire
 
@@ -241,8 +241,8 @@ def _serve(sock: socket.socket, layers: frozenset[str], uid: int) -> None:
                 if scratch != "/tmp":
                     shutil.rmtree(scratch, ignore_errors=True)
             return
-        nparts, cgroup = _REQUEST.unpack(head) if len(head) == _REQUEST.size else (-1, 0)
-        if len(fds) != 4 + bool(cgroup) + 2 * nparts:
+        (cgroup,) = _REQUEST.unpack(head) if len(head) == _REQUEST.size else (-1,)
+        if cgroup not in (0, 1) or len(fds) != 2 + 2 * cgroup:
             for fd in fds:
                 os.close(fd)
             continue
@@ -251,7 +251,7 @@ def _serve(sock: socket.socket, layers: frozenset[str], uid: int) -> None:
             scratch = tempfile.mkdtemp(prefix="autograde-sandbox-")
             if "uid" in layers:
                 os.chown(scratch, uid, uid)
-        cfg = {"uid": uid, "scratch": scratch, "nparts": nparts, "cgroup": bool(cgroup)}
+        cfg = {"uid": uid, "scratch": scratch, "cgroup": bool(cgroup)}
         pid = _fork(layers)
         if pid == 0:
             sock.close()

@@ -23,7 +23,8 @@ import numpy as np
 from grader.engine.runner_contract import Limits, PartCall, RunnerError, RunReport
 
 from . import _cgroup, _wire
-from ._session import Session, ZygoteGone
+from ._session import Session
+from ._spare import HEAD, Spare, ZygoteGone
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,6 @@ LAYERS = ("namespaces", "filesystem", "uid", "userns", "landlock", "seccomp", "c
 UID_BASE = 64000
 SLOTS = 1000
 _START_SECONDS = 30.0
-_REQUEST = struct.Struct("<II")
-_LEN4 = struct.Struct("<I")
 _LEN8 = struct.Struct("<Q")
 
 _BOOT = """
@@ -92,6 +91,8 @@ class SandboxRunner:
         self._withheld: frozenset[str] = frozenset()
         self._sock: socket.socket | None = None
         self._cgroups: _cgroup.Tree | None = None
+        self._spare: Spare | None = None
+        self._retiring: list[_cgroup.SubmissionCgroup] = []
         self._runs = 0
         self.level = ""
 
@@ -208,6 +209,10 @@ class SandboxRunner:
         return tree
 
     def _stop(self) -> None:
+        if self._spare is not None:
+            self._spare.close()
+            self._retire(self._spare.cgroup)
+            self._spare = None
         if self._sock is not None:
             self._sock.close()
             self._sock = None
@@ -218,6 +223,7 @@ class SandboxRunner:
                 self._proc.kill()
                 self._proc.wait()
             self._proc = None
+        self._retire(wait=True)
 
     # --- running -------------------------------------------------------------------------
     def run(self, code: str, calls: Sequence[PartCall], limits: Limits) -> RunReport:
@@ -240,93 +246,93 @@ class SandboxRunner:
         return pending
 
     def _open(self, code: str, names: list[str], limits: Limits) -> Session:
-        """Have the zygote fork a sandbox, and send it the source: it starts importing."""
+        """Take the waiting sandbox (or fork one) and send it the source: it starts importing."""
         for attempt in (1, 2):
             self._ensure_started()
             try:
-                return self._fork(code, names, limits)
+                return self._start_on_spare(code, names, limits)
             except (BrokenPipeError, ConnectionError, ZygoteGone) as exc:
                 self._stop()
                 if attempt == 2:
                     raise RunnerError(f"the sandbox zygote failed: {exc}") from exc
         raise AssertionError("unreachable")
 
-    def _fork(self, code: str, names: list[str], limits: Limits) -> Session:
+    def _new_spare(self) -> Spare:
         assert self._sock is not None
+        self._retire()
         cgroup = None
         if self._cgroups is not None:
             self._runs += 1
             try:
                 cgroup = _cgroup.SubmissionCgroup(
                     self._cgroups, f"autograde-{self.uid - UID_BASE}-{self._runs}",
-                    limits.memory_bytes)
+                    Limits().memory_bytes)
             except OSError as exc:
                 raise RunnerError(f"cannot create the submission's cgroup: {exc}") from exc
         try:
-            return self._fork_into(code, names, limits, cgroup)
+            return Spare(self._sock, cgroup)
         except BaseException:
             if cgroup is not None:
                 cgroup.remove()
             raise
 
-    def _fork_into(self, code: str, names: list[str], limits: Limits,
-                   cgroup: _cgroup.SubmissionCgroup | None) -> Session:
-        assert self._sock is not None
-        ctl, ctl_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        req_r, req_w = os.pipe()
+    def _prepare_spare(self) -> None:
+        """Have the zygote fork the next sandbox now, while the engine does other work."""
+        if self._spare is None and self._sock is not None:
+            try:
+                self._spare = self._new_spare()
+            except (OSError, RunnerError) as exc:
+                log.warning("could not prepare the next sandbox: %s", exc)
+
+    def _start_on_spare(self, code: str, names: list[str], limits: Limits) -> Session:
+        spare, self._spare = self._spare, None
+        if spare is None:
+            spare = self._new_spare()
+        try:
+            pidfd = spare.take(_START_SECONDS)
+            if spare.cgroup is not None:
+                spare.cgroup.set_memory(limits.memory_bytes)
+        except BaseException:
+            spare.close()
+            self._retire(spare.cgroup)
+            raise
         pipes = [os.pipe() for _ in range(2 + 2 * len(names))]
-        extra = [cgroup.parts_fd()] if cgroup is not None else []
-        theirs = [ctl_theirs.fileno(), req_r, pipes[0][1], pipes[1][1]] + extra
-        theirs += [w for _, w in pipes[2:]]
-        mine = [req_w] + [r for r, _ in pipes]
-        try:
-            # Only a count and fds reach the zygote; the request itself goes to the sandbox.
-            socket.send_fds(self._sock, [_REQUEST.pack(len(names), bool(extra))], theirs)
-        except OSError:
-            ctl.close()
-            for fd in mine:
-                os.close(fd)
-            raise
-        finally:
-            ctl_theirs.close()
-            for fd in theirs[1:]:
-                os.close(fd)
-        try:
-            pidfd = self._await_start(ctl)
-        except ZygoteGone:
-            ctl.close()
-            for fd in mine:
-                os.close(fd)
-            raise
-        reads = mine[1:]
-        session = Session(names, limits, pidfd, ctl.detach(), reads[0], reads[1],
-                          [(reads[2 + 2 * k], reads[3 + 2 * k]) for k in range(len(names))],
-                          self.level, req_w, cgroup)
-        if cgroup is not None:
-            try:  # before the sandbox has read anything, so all it does is bounded
-                cgroup.place(_pid_of(pidfd))
-            except OSError as exc:
-                session.abandon()
-                raise RunnerError(f"cannot place the sandbox in its cgroup: {exc}") from exc
         head = json.dumps({"limits": dataclasses.asdict(limits), "code": code,
                            "parts": names}).encode()
-        session.send(_LEN4.pack(len(head)) + head, wait=_START_SECONDS)
+        try:
+            socket.send_fds(spare.req, [HEAD.pack(len(names), len(head))],
+                            [w for _, w in pipes])
+        except OSError:
+            for fd in [fd for pair in pipes for fd in pair]:
+                os.close(fd)
+            spare.close()
+            self._retire(spare.cgroup)
+            raise
+        finally:
+            for _, w in pipes:
+                try:
+                    os.close(w)
+                except OSError:
+                    pass
+        reads = [r for r, _ in pipes]
+        session = Session(names, limits, pidfd, spare.ctl.detach(), reads[0], reads[1],
+                          [(reads[2 + 2 * k], reads[3 + 2 * k]) for k in range(len(names))],
+                          self.level, spare.req.detach(), spare.cgroup)
+        session.send(head, wait=_START_SECONDS)
         return session
 
-    def _await_start(self, ctl: socket.socket) -> int:
-        ctl.settimeout(_START_SECONDS)
-        try:
-            msg, fds, _, _ = socket.recv_fds(ctl, 64, 4)
-        except OSError as exc:
-            raise ZygoteGone(str(exc)) from exc
-        finally:
-            ctl.settimeout(None)
-        if len(fds) != 1 or msg != _wire.frame(_wire.STARTED):
-            for fd in fds:
-                os.close(fd)
-            raise ZygoteGone("no sandbox was started")
-        return fds[0]
-
+    def _retire(self, cgroup: _cgroup.SubmissionCgroup | None = None, wait: bool = False) -> None:
+        """Remove finished submissions' cgroups; those the kernel still holds, next time."""
+        if cgroup is not None:
+            self._retiring.append(cgroup)
+        keep = []
+        for old in self._retiring:
+            try:
+                if not old.remove(wait=wait):
+                    keep.append(old)
+            except OSError as exc:
+                log.warning("could not remove a sandbox cgroup: %s", exc)
+        self._retiring = keep
 
 class PendingRun:
     """A sandbox that is importing a submission and waits for the cases (see ``begin``)."""
@@ -365,6 +371,7 @@ class PendingRun:
                     self._session = self._runner._open(self._code, self._names, self._limits)
                 finally:
                     session.close()
+                    self._runner._retire(session.cgroup)
             raise AssertionError("unreachable")
         finally:
             self.cancel()
@@ -373,18 +380,12 @@ class PendingRun:
         """Kill the sandbox if it has not run, and release the runner."""
         if self._session is not None:
             self._session.abandon()
+            self._runner._retire(self._session.cgroup)
             self._session = None
         if self._held:
             self._held = False
+            self._runner._prepare_spare()
             self._runner._lock.release()
-
-
-def _pid_of(pidfd: int) -> int:
-    with open(f"/proc/self/fdinfo/{pidfd}") as fh:
-        for line in fh:
-            if line.startswith("Pid:"):
-                return int(line.split()[1])
-    raise OSError("no pid behind the sandbox's pidfd")
 
 
 def _encode_cases(calls: Sequence[PartCall]) -> bytes:
