@@ -5,9 +5,9 @@ Each submission gets a cgroup ``S`` beneath the worker's own cgroup (read from
 (anonymous, shared memory, memfd and tmpfs pages alike; no swap) and ``MAX_PROCESSES``
 processes. Its parts run in a child cgroup ``S/parts`` holding ``PARTS_HEADROOM`` less, so
 when a part exhausts memory the kernel's OOM killer chooses among the parts' processes and the
-submission's first process survives to run the next part. The runner places the sandbox's
-first process in ``S`` before the sandbox reads its request; the worker process moves itself
-into ``S/parts`` through an fd the runner opened (the sandbox has no ``/sys``).
+submission's first process survives to run the next part. The sandbox has no ``/sys``: its
+first process moves itself into ``S`` and its worker into ``S/parts`` by writing ``0`` to
+fds the runner opened, before either has read anything of the submission.
 
 cgroup v2 is used where its ``memory`` and ``pids`` controllers can be had for children of
 the worker's cgroup; otherwise the v1 ``memory`` and ``pids`` hierarchies. v2 allows no
@@ -187,6 +187,7 @@ class SubmissionCgroup:
         self.pids_dir = os.path.join(tree.pids, name)
         self.parts_dir = os.path.join(self.dir, "parts")
         self.made: list[str] = []
+        self._events: list[int] = []
         try:
             for op, path, text in plan(tree, name, memory_bytes):
                 if op == "mkdir":
@@ -198,14 +199,6 @@ class SubmissionCgroup:
         except OSError:
             self.remove()
             raise
-
-    def place(self, pid: int) -> None:
-        """Move the sandbox's first process (not yet running anything) into the cgroup."""
-        if self.tree.version == 2:
-            _write(os.path.join(self.dir, "sup", "cgroup.procs"), str(pid))
-        else:
-            _write(os.path.join(self.dir, "cgroup.procs"), str(pid))
-            _write(os.path.join(self.pids_dir, "cgroup.procs"), str(pid))
 
     def set_memory(self, memory_bytes: int) -> None:
         """Change the memory limit (before the sandbox has read its request)."""
@@ -225,36 +218,41 @@ class SubmissionCgroup:
         if has_swap:
             _write(swap, text)
 
-    def pids_fd(self) -> int:
-        """A read-only fd of how many processes (and threads) the submission has now."""
-        return os.open(os.path.join(self.pids_dir if self.tree.version == 1 else self.dir,
-                                    "pids.current"), os.O_RDONLY | os.O_CLOEXEC)
-
-    def parts_fd(self) -> int:
-        """An fd the worker process writes ``0`` to, to move itself into the parts' cgroup."""
-        return os.open(os.path.join(self.parts_dir, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
+    def fds(self) -> list[int]:
+        """For the sandbox: its own cgroup.procs twice (v1: memory, pids), to write ``0`` to
+        first thing; the parts' cgroup.procs, for its worker; and pids.current, to read."""
+        if self.tree.version == 2:
+            own = [os.path.join(self.dir, "sup", "cgroup.procs")] * 2
+            count = os.path.join(self.dir, "pids.current")
+        else:
+            own = [os.path.join(self.dir, "cgroup.procs"),
+                   os.path.join(self.pids_dir, "cgroup.procs")]
+            count = os.path.join(self.pids_dir, "pids.current")
+        paths = own + [os.path.join(self.parts_dir, "cgroup.procs")]
+        out = [os.open(p, os.O_WRONLY | os.O_CLOEXEC) for p in paths]
+        return out + [os.open(count, os.O_RDONLY | os.O_CLOEXEC)]
 
     def oom_kills(self) -> int:
         """How many processes of the submission the OOM killer has ended so far."""
-        if self.tree.version == 2:
-            files = [os.path.join(self.dir, "memory.events")]
-        else:
-            files = [os.path.join(d, "memory.oom_control") for d in (self.dir, self.parts_dir)]
+        if not self._events:
+            names = (["memory.events"] if self.tree.version == 2
+                     else ["memory.oom_control", "parts/memory.oom_control"])
+            self._events = [os.open(os.path.join(self.dir, n), os.O_RDONLY | os.O_CLOEXEC)
+                            for n in names]
         total = 0
-        for path in files:
-            try:
-                for line in _read(path).splitlines():
-                    key, _, number = line.partition(" ")
-                    if key == "oom_kill":
-                        total += int(number)
-            except OSError:
-                pass
+        for fd in self._events:
+            for line in os.pread(fd, 4096, 0).decode().splitlines():
+                key, _, number = line.partition(" ")
+                if key == "oom_kill":
+                    total += int(number)
         return total
 
     def remove(self, wait: bool = True) -> bool:
         """Remove the cgroups (children first) once the sandbox has exited. Without ``wait``,
         give up at once while the kernel still counts exited processes in them (then call
         again later); return whether they are gone."""
+        while self._events:
+            os.close(self._events.pop())
         while self.made:
             path = self.made[-1]
             try:

@@ -1,19 +1,19 @@
 """Inside the sandbox: the submission's first process (the supervisor).
 
-Forked by the zygote, which hands it only pipes: the zygote never reads anything of a
-submission. This process confines itself (see :mod:`._confine`), then reads its own request
-from the runner: first the source and the part names, which it imports at once; then the
-cases, which may arrive while the import runs. It forks one worker process that runs the
-parts in turn (see :mod:`._worker`) and keeps each part's clock; after a crash, timeout or
-memory exhaustion it forks a fresh worker for the parts that remain. Between parts it kills
-every other process of the sandbox, so nothing a part started reaches the next one.
+Forked by the zygote ahead of its submission, it places itself in the submission's cgroup,
+confines itself (see :mod:`._confine`) and forks the worker (see :mod:`._worker`), which
+waits. Only then does it read its request from the runner: the zygote never sees any of it.
+The supervisor never runs the student's code: the worker imports it and runs the parts one
+after another while the supervisor keeps each part's clock and reports to the runner. After
+a crash, timeout or memory exhaustion it forks a fresh worker, which imports the module again
+(its output discarded) and goes on with the parts that remain. Between parts it kills every
+other process of the sandbox, so nothing a part started reaches the next one.
 """
 
 from __future__ import annotations
 
-import gc
+import errno
 import json
-import linecache
 import os
 import select
 import signal
@@ -22,12 +22,10 @@ import struct
 import sys
 import time
 import traceback
-import types
 from typing import Any
 
 from . import _confine, _errors, _wire, _worker
 
-_LEN4 = struct.Struct("<I")
 _LEN8 = struct.Struct("<Q")
 _INDEX = struct.Struct("<I")
 #: With the request's pipes: the number of parts and the length of the head (see _spare).
@@ -38,10 +36,17 @@ _MAX_FDS = 250
 def run_submission(fds: list[int], layers: frozenset[str], cfg: dict[str, Any]) -> None:
     """Entry point of the submission's first process (never returns)."""
     code = 0
+    parts = None
     try:
-        _main(fds, layers, cfg)
-    except BaseException:  # noqa: B036 - our own failure: say so, and report it by exit code
+        parts = _setup(fds, layers, cfg)
+        if parts is not None:
+            _main(parts)
+    except BaseException as exc:  # noqa: B036 - our own failure: say so, by exit code too
         code = 70
+        if parts is None:  # before the request: the runner retries on a fresh sandbox
+            code = _wire.SETUP_FAILED
+            if isinstance(exc, OSError) and exc.errno == errno.ENODEV:
+                os._exit(code)  # the runner removed its cgroup: it gave this sandbox up
         traceback.print_exc()
     finally:
         os._exit(code)
@@ -58,171 +63,118 @@ def _read_exact(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def _import(code: str) -> tuple[types.ModuleType | None, bytes]:
-    """Import the submission; return the module (or None) and the IMPORTED payload."""
-    source = _errors.SOURCE[0]
-    try:
-        compiled = compile(code, source, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        return None, b"syntax_error\0" + _errors.describe(exc, exc.lineno)
-    except (ValueError, MemoryError) as exc:  # e.g. null bytes in the source
-        return None, b"syntax_error\0" + _errors.describe(exc)
-    module = types.ModuleType("submission")
-    module.__file__ = source
-    sys.modules["submission"] = module
-    try:
-        exec(compiled, module.__dict__)
-    except MemoryError as exc:
-        return None, b"memory\0" + _errors.describe(exc)
-    except BaseException as exc:  # noqa: B036 - any exception, SystemExit included
-        return None, b"import_error\0" + _errors.describe(exc)
-    return module, b"ok\0"
-
-
-def _read_cases(req: int, nparts: int) -> list[list[tuple[Any, ...]]]:
-    (size,) = _LEN8.unpack(_read_exact(req, _LEN8.size))
-    blob = _read_exact(req, size)
-    counts = struct.unpack_from(f"<{nparts}I", blob)
-    pos = 4 * nparts
-    out: list[list[tuple[Any, ...]]] = []
-    for count in counts:
-        cases = []
-        for _ in range(count):
-            args, pos = _wire.decode_args(blob, pos)
-            cases.append(args)
-        out.append(cases)
-    return out
-
-
-def _main(fds: list[int], layers: frozenset[str], cfg: dict[str, Any]) -> None:
-    # fds: the runner's control socket, the request socket, [the parts' cgroup.procs and the
-    # submission's pids.current]. The rest comes with the request, after the confinement.
+def _setup(fds: list[int], layers: frozenset[str], cfg: dict[str, Any]) -> _Parts | None:
+    """Place and confine this process, start the worker, read the request's head."""
+    # fds: the runner's control socket, the request socket, and with cgroups: this process's
+    # cgroup.procs twice (v1: memory and pids), the parts' cgroup.procs, pids.current.
     os.close(fds[0])  # the control socket stays with the zygote
     req = fds[1]
-    cgroup, pids = (fds[2], fds[3]) if cfg["cgroup"] else (-1, -1)
+    parts_cgroup = pids = -1
+    if cfg["cgroup"]:
+        for fd in fds[2:4]:  # as root, before anything else: all that follows is bounded
+            os.write(fd, b"0")
+            os.close(fd)
+        parts_cgroup, pids = fds[4], fds[5]
     _errors.SOURCE[0] = os.path.join(cfg["scratch"], "submission.py")
-    _confine.enter(cfg, layers, keep=fds[1:])
+    keep = [fd for fd in (req, parts_cgroup, pids) if fd >= 0]
+    _confine.enter(cfg, layers, keep=keep)
+    parts = _Parts(parts_cgroup, pids, "namespaces" in layers)
+    parts.req = req
+    parts.spawn()  # ready before the request comes
 
     sock = socket.socket(fileno=req)
-    raw, pipes, _, _ = socket.recv_fds(sock, HEAD.size, _MAX_FDS)
+    try:
+        raw, pipes, _, _ = socket.recv_fds(sock, HEAD.size, _MAX_FDS)
+    finally:
+        sock.detach()  # the fd stays open, for the rest of the request
     if len(raw) != HEAD.size:
-        return  # the runner gave up on this sandbox
+        return None  # the runner gave up on this sandbox
     nparts, size = HEAD.unpack(raw)
     if len(pipes) != 2 + 2 * nparts:
         raise OSError("the request came with the wrong number of pipes")
-    mod_w, imp_out = pipes[:2]
-    pairs = [(pipes[2 + 2 * k], pipes[3 + 2 * k]) for k in range(nparts)]
-    os.dup2(imp_out, 1)
-    os.dup2(imp_out, 2)
-    os.close(imp_out)
-    head = json.loads(_read_exact(req, size))
-    limits, names, code = head["limits"], head["parts"], head["code"]
-    del head
-    _confine.set_rlimits(limits, len(names))
-    source = _errors.SOURCE[0]
-    with open(source, "w", encoding="utf-8", errors="surrogatepass") as fh:
-        fh.write(code)
-    linecache.cache[source] = (len(code), None, code.splitlines(True), source)
-    gc.collect()
+    parts.mod_w, parts.imp_out = pipes[:2]
+    parts.pairs = [(pipes[2 + 2 * k], pipes[3 + 2 * k]) for k in range(nparts)]
+    parts.head = _read_exact(req, size)
+    parts.limits = json.loads(parts.head)["limits"]
+    _confine.set_rlimits(parts.limits, nparts)
+    return parts
 
-    module, result = _import(code)
-    del code
-    _flush()
-    _worker.write_all(mod_w, _wire.frame(_wire.IMPORTED, result))
-    if module is None:
+
+def _main(parts: _Parts) -> None:
+    """Import, then run the parts once the cases have come."""
+    if not parts.imported():
         return
-    cases = _read_cases(req, len(names))
-    sock.close()
-    namespace = vars(module)
-    plan = _worker.Plan([namespace.get(n) for n in names], cases, pairs, limits)
-    gc.freeze()  # fewer copy-on-write faults in the worker
-    _Parts(plan, mod_w, cgroup, pids, "namespaces" in layers).run()
-    _worker.write_all(mod_w, _wire.frame(_wire.DONE))
+    (size,) = _LEN8.unpack(_read_exact(parts.req, _LEN8.size))
+    parts.cases = _read_exact(parts.req, size)
+    os.close(parts.req)
+    parts.req = -1
+    parts.run()
+    _report(parts.mod_w, _wire.DONE, b"")
+
+
+def _report(mod_w: int, kind: int, payload: bytes) -> None:
+    _worker.write_all(mod_w, _wire.frame(kind, payload))
 
 
 class _Parts:
-    """Runs every part through a worker, keeping the clock and clearing up between parts.
+    """The worker's keeper: hands it the import, the cases and each part, keeps the clock.
 
-    The worker gets each part's channel and output pipe with the order to run it (fds over a
-    socket), so while one part runs no other part's pipes are within its reach.
+    The worker gets each part's channel and output pipe with the order to run it, so while
+    one part runs no other part's pipes are within its reach.
     """
 
-    def __init__(self, plan: _worker.Plan, mod_w: int, cgroup: int, pids: int,
-                 namespaced: bool) -> None:
-        self.plan, self.mod_w, self.cgroup, self.namespaced = plan, mod_w, cgroup, namespaced
-        self.pids = pids
+    def __init__(self, cgroup: int, pids: int, namespaced: bool) -> None:
+        self.cgroup, self.pids, self.namespaced = cgroup, pids, namespaced
         self.pid = self.pidfd = -1
         self.sock: socket.socket | None = None
-        self.open = {fd for pair in plan.pairs for fd in pair}
+        self.mod_w = self.req = self.imp_out = -1
+        self.pairs: list[tuple[int, int]] = []
+        self.head = self.cases = b""
+        self.limits: dict[str, Any] = {}
 
-    def run(self) -> None:
-        for k in range(len(self.plan.pairs)):
-            if not callable(self.plan.functions[k]):
-                self._close_pair(k)
-                self._report(_wire.PART_MISSING, _INDEX.pack(k))
-                continue
-            if self.pid < 0:
-                self._spawn()
-            outcome = self._one(k)
-            if outcome is None and self.namespaced:
-                self._clear_others()
-                self._report(_wire.PART_DONE, _INDEX.pack(k))
-                continue
-            status = self._end_worker()
-            if outcome is None:  # reduced isolation: a fresh worker for every part
-                self._report(_wire.PART_DONE, _INDEX.pack(k))
-            else:
-                self._report(_wire.PART_EXIT, struct.pack("<IiB", k, status, outcome))
-
-    def _report(self, kind: int, payload: bytes) -> None:
-        _worker.write_all(self.mod_w, _wire.frame(kind, payload))
-
-    def _close_pair(self, k: int) -> None:
-        for fd in self.plan.pairs[k]:
-            if fd in self.open:
-                self.open.discard(fd)
-                os.close(fd)
-
-    def _spawn(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    # --- the worker's life ---------------------------------------------------------------
+    def spawn(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         _flush()
         pid = os.fork()
         if pid == 0:
             ours.close()
-            os.close(self.mod_w)
-            if self.pids >= 0:
-                os.close(self.pids)
-            for fd in self.open:
-                os.close(fd)
-            _worker.serve(self.plan, theirs, self.cgroup)
+            mine = [self.mod_w, self.pids, self.req, self.imp_out]
+            for fd in mine + [fd for pair in self.pairs for fd in pair]:
+                if fd >= 0:
+                    os.close(fd)
+            _worker.serve(theirs, self.cgroup)
         theirs.close()
         self.pid, self.pidfd, self.sock = pid, os.pidfd_open(pid), ours
 
-    def _one(self, k: int) -> int | None:
-        """Run part ``k``: None when done, else how it ended (``_wire.ENDED``...)."""
+    def _await(self, seconds: float | None) -> tuple[int, int, bytes] | int:
+        """The worker's next message, or how it ended (``_wire.ENDED`` ...)."""
         assert self.sock is not None
-        try:
-            socket.send_fds(self.sock, [_INDEX.pack(k)], list(self.plan.pairs[k]))
-        except OSError:
-            return _wire.ENDED
-        finally:
-            self._close_pair(k)
-        deadline = time.monotonic() + self.plan.limits["part_seconds"]
+        deadline = None if seconds is None else time.monotonic() + seconds
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 return _wire.TIMED_OUT
             ready, _, _ = select.select([self.sock.fileno(), self.pidfd], [], [], left)
             if self.sock.fileno() in ready:
                 try:
-                    raw = self.sock.recv(64)
-                except OSError:
-                    raw = b""
-                if raw == _INDEX.pack(k):
-                    return None
-                return _wire.BROKE_PROTOCOL if raw else _wire.ENDED  # EOF: it has ended
+                    kind, index, payload, fds = _worker.receive(self.sock, 0)
+                except EOFError:
+                    return _wire.ENDED
+                except (OSError, ValueError):
+                    return _wire.BROKE_PROTOCOL
+                return kind, index, payload
             if ready:
                 return _wire.ENDED
+
+    def _send(self, kind: int, index: int, payload: bytes = b"", fds: tuple[int, ...] = (),
+              ) -> bool:
+        assert self.sock is not None
+        try:
+            _worker.send(self.sock, kind, index, payload, fds)
+            return True
+        except OSError:
+            return False
 
     def _end_worker(self) -> int:
         """Kill the worker (with its process group) and everything it left; its wait status."""
@@ -246,6 +198,66 @@ class _Parts:
             except ChildProcessError:
                 pass
         return status
+
+    # --- import and parts ----------------------------------------------------------------
+    def imported(self) -> bool:
+        """Have the worker import the module; report the result. Whether it imported."""
+        sent = self._send(_worker.IMPORT, 0, self.head, (self.imp_out,))
+        os.close(self.imp_out)
+        self.imp_out = -1
+        answer = self._await(None) if sent else _wire.ENDED  # the runner keeps this clock
+        if isinstance(answer, tuple) and answer[0] == _worker.IMPORTED:
+            _report(self.mod_w, _wire.IMPORTED, answer[2])
+            return answer[2] == b"ok\0"
+        how = answer if isinstance(answer, int) else _wire.BROKE_PROTOCOL
+        status = self._end_worker()
+        _report(self.mod_w, _wire.IMPORT_FAILED, struct.pack("<iB", status, how))
+        return False
+
+    def _fresh_worker(self) -> bool:
+        """A new worker with the module imported again (its output discarded)."""
+        self.spawn()
+        null = os.open("/dev/null", os.O_WRONLY)
+        ok = self._send(_worker.IMPORT, 0, self.head, (null,))
+        os.close(null)
+        answer = self._await(None) if ok else _wire.ENDED
+        if (isinstance(answer, tuple) and answer[0] == _worker.IMPORTED
+                and answer[2] == b"ok\0" and self._send(_worker.CASES, 0, self.cases)):
+            return True
+        self._end_worker()
+        return False
+
+    def run(self) -> None:
+        self._send(_worker.CASES, 0, self.cases)  # if the worker has gone, part 0 finds out
+        for k in range(len(self.pairs)):
+            if self.pid < 0 and not self._fresh_worker():
+                self._close_pair(k)
+                self._report_exit(k, 0, _wire.NOT_REIMPORTED)
+                continue
+            sent = self._send(_worker.RUN, k, b"", self.pairs[k])
+            self._close_pair(k)
+            answer = (self._await(self.limits["part_seconds"]) if sent else _wire.ENDED)
+            if isinstance(answer, tuple) and answer[:2] == (_worker.MISSING, k):
+                _report(self.mod_w, _wire.PART_MISSING, _INDEX.pack(k))
+            elif isinstance(answer, tuple) and answer[:2] == (_worker.DONE, k):
+                if self.namespaced:
+                    self._clear_others()
+                    _report(self.mod_w, _wire.PART_DONE, _INDEX.pack(k))
+                else:  # reduced isolation: a fresh worker for every part
+                    self._end_worker()
+                    _report(self.mod_w, _wire.PART_DONE, _INDEX.pack(k))
+            else:
+                how = answer if isinstance(answer, int) else _wire.BROKE_PROTOCOL
+                self._report_exit(k, self._end_worker(), how)
+
+    def _report_exit(self, k: int, status: int, how: int) -> None:
+        _report(self.mod_w, _wire.PART_EXIT, struct.pack("<IiB", k, status, how))
+
+    def _close_pair(self, k: int) -> None:
+        for fd in self.pairs[k]:
+            if fd >= 0:
+                os.close(fd)
+        self.pairs[k] = (-1, -1)
 
     def _clear_others(self) -> None:
         """Kill every process of the sandbox but this one and the worker; reap what is ours."""

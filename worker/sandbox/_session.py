@@ -267,6 +267,17 @@ class Session:
             else:
                 raise MalformedError
             return
+        if kind == _wire.IMPORT_FAILED and self.import_status is None and len(payload) == 5:
+            status, how = struct.unpack("<iB", payload)
+            if self._oom_killed():
+                self._abort("crashed", "")
+                self.import_status = "memory"
+            elif how == _wire.BROKE_PROTOCOL:
+                self._abort("crashed", "sent malformed data")
+            else:
+                self._abort("crashed", f"the submission {describe_status(status)} while being "
+                                       "imported")
+            return
         if self.import_status != "ok" or self.current >= len(self.parts):
             raise MalformedError
         if kind == _wire.PART_MISSING and payload == struct.pack("<I", self.current):
@@ -279,7 +290,11 @@ class Session:
                 raise MalformedError
             if how == _wire.BROKE_PROTOCOL:
                 self.parts[self.current].malformed = True
-            self._part_exited(status, how == _wire.TIMED_OUT)
+            if how == _wire.NOT_REIMPORTED:
+                self._finish_part("crashed", "not run: importing the module again after the "
+                                             "part before it failed did not succeed")
+            else:
+                self._part_exited(status, how == _wire.TIMED_OUT)
         else:
             raise MalformedError
 
@@ -367,7 +382,13 @@ class Session:
             frames = []
         exited = [p for k, p in frames if k == _wire.EXITED and len(p) == 4]
         if exited:
-            self._on_exit(describe_status(struct.unpack("<i", exited[0])[0]))
+            status = struct.unpack("<i", exited[0])[0]
+            if (self.import_status is None and os.WIFEXITED(status)
+                    and os.WEXITSTATUS(status) == _wire.SETUP_FAILED):
+                # The sandbox could not set itself up (it runs no student code before its
+                # request): our failure, retried on a fresh sandbox.
+                raise ZygoteGone("the sandbox could not set itself up")
+            self._on_exit(describe_status(status))
         elif not chunk:
             # Only the zygote holds the other end: it died (e.g. killed by the host).
             raise ZygoteGone("the sandbox zygote died during a run")

@@ -3,10 +3,10 @@
 The runner asks the zygote for the next sandbox as soon as a run ends, so the fork, the
 namespaces, the uid switch, Landlock and seccomp happen while the engine compares and makes
 the next cases. The zygote gets only a control socket, a request socket and (with cgroups)
-two fds of the sandbox's cgroup: nothing of any submission. When a submission comes, the
-runner places the waiting sandbox in its cgroup, sets the memory limit, and sends the request
-(the pipes of the import and every part, then the source) on the request socket; only the
-sandbox reads it.
+two fds of the sandbox's cgroup: nothing of any submission. The sandbox places itself in
+its cgroup first thing. When a submission comes, the runner sets the memory limit and sends
+the request (the pipes of the import and every part, then the source) on the request socket;
+only the sandbox reads it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class ZygoteGone(Exception):
 
 
 class Spare:
-    """One sandbox, asked for and (once taken) started and placed in its cgroup."""
+    """One sandbox, asked of the zygote ahead of its submission."""
 
     def __init__(self, zygote: socket.socket, cgroup: _cgroup.SubmissionCgroup | None) -> None:
         self.cgroup = cgroup
@@ -36,7 +36,7 @@ class Spare:
         self.req, req_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         theirs = [ctl_theirs.fileno(), req_theirs.fileno()]
         if cgroup is not None:
-            theirs += [cgroup.parts_fd(), cgroup.pids_fd()]
+            theirs += cgroup.fds()
         try:
             socket.send_fds(zygote, [REQUEST.pack(cgroup is not None)], theirs)
         except OSError:
@@ -50,7 +50,7 @@ class Spare:
         self.pidfd = -1
 
     def take(self, timeout: float) -> int:
-        """Wait until the zygote has forked the sandbox; place it in its cgroup; its pidfd."""
+        """Wait until the zygote has forked the sandbox; its pidfd."""
         self.ctl.settimeout(timeout)
         try:
             msg, fds, _, _ = socket.recv_fds(self.ctl, 64, 4)
@@ -63,8 +63,6 @@ class Spare:
                 os.close(fd)
             raise ZygoteGone("no sandbox was started")
         self.pidfd = fds[0]
-        if self.cgroup is not None:  # it reads nothing before its request: all it does is bounded
-            self.cgroup.place(pid_of(self.pidfd))
         return self.pidfd
 
     def close(self) -> None:
@@ -80,12 +78,3 @@ class Spare:
             self.pidfd = -1
         self.ctl.close()
         self.req.close()
-
-
-def pid_of(pidfd: int) -> int:
-    """The PID behind a pidfd (in our PID namespace)."""
-    with open(f"/proc/self/fdinfo/{pidfd}") as fh:
-        for line in fh:
-            if line.startswith("Pid:"):
-                return int(line.split()[1])
-    raise OSError("no pid behind the sandbox's pidfd")

@@ -31,10 +31,14 @@ PART_MISSING = 11
 PART_EXIT = 12
 DONE = 13
 PART_DONE = 14
-# How a part's worker ended (last byte of PART_EXIT).
+IMPORT_FAILED = 15
+# How the worker ended (last byte of PART_EXIT and IMPORT_FAILED).
 ENDED = 0
 TIMED_OUT = 1
 BROKE_PROTOCOL = 2
+NOT_REIMPORTED = 3
+#: Exit code of a sandbox that failed before it read its request (our failure).
+SETUP_FAILED = 75
 # Zygote replies.
 READY = 20
 STARTED = 21
@@ -90,8 +94,8 @@ def encode_array(a: np.ndarray) -> bytes:
     code = _DTYPE_CODE.get(dt)
     if code is None or a.ndim > MAX_NDIM:
         raise WireError(f"cannot send dtype {a.dtype} with {a.ndim} dimensions")
-    head = _ARRAY_HEAD.pack(code, a.ndim) + b"".join(_DIM.pack(n) for n in a.shape)
-    return head + np.ascontiguousarray(a, dtype=dt).tobytes()
+    head = struct.pack(f"<BB{a.ndim}Q", code, a.ndim, *a.shape)
+    return head + a.astype(dt, order="C", copy=False).tobytes()
 
 
 def decode_array(data: bytes, max_bytes: int) -> np.ndarray:

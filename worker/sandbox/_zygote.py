@@ -44,7 +44,8 @@ SITE = "/sandbox/site"
 BOOT = "/sandbox/boot"
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom")
 ALL_LAYERS = ("namespaces", "filesystem", "uid", "userns", "landlock", "seccomp")
-#: A request: whether the cgroup fds (the parts' cgroup.procs, pids.current) come along.
+#: A request: whether cgroup fds come along (the sandbox's cgroup.procs twice, the parts'
+#: cgroup.procs, pids.current).
 _REQUEST = struct.Struct("<I")
 _MAX_FDS = 512
 
@@ -242,7 +243,7 @@ def _serve(sock: socket.socket, layers: frozenset[str], uid: int) -> None:
                     shutil.rmtree(scratch, ignore_errors=True)
             return
         (cgroup,) = _REQUEST.unpack(head) if len(head) == _REQUEST.size else (-1,)
-        if cgroup not in (0, 1) or len(fds) != 2 + 2 * cgroup:
+        if cgroup not in (0, 1) or len(fds) != 2 + 4 * cgroup:
             for fd in fds:
                 os.close(fd)
             continue
