@@ -7,7 +7,8 @@ The supervisor never runs the student's code: the worker imports it and runs the
 after another while the supervisor keeps each part's clock and reports to the runner. After
 a crash, timeout or memory exhaustion it forks a fresh worker, which imports the module again
 (its output discarded) and goes on with the parts that remain. Between parts it kills every
-other process of the sandbox, so nothing a part started reaches the next one.
+other process of the sandbox (the worker does it before each part; this process reaps),
+so nothing a part started reaches the next one.
 """
 
 from __future__ import annotations
@@ -125,6 +126,9 @@ class _Parts:
 
     def __init__(self, cgroup: int, pids: int, namespaced: bool) -> None:
         self.cgroup, self.pids, self.namespaced = cgroup, pids, namespaced
+        self.wake, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
         self.pid = self.pidfd = -1
         self.sock: socket.socket | None = None
         self.mod_w = self.req = self.imp_out = -1
@@ -143,7 +147,7 @@ class _Parts:
             for fd in mine + [fd for pair in self.pairs for fd in pair]:
                 if fd >= 0:
                     os.close(fd)
-            _worker.serve(theirs, self.cgroup)
+            _worker.serve(theirs, self.cgroup, self.namespaced)
         theirs.close()
         self.pid, self.pidfd, self.sock = pid, os.pidfd_open(pid), ours
 
@@ -155,17 +159,42 @@ class _Parts:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return _wire.TIMED_OUT
-            ready, _, _ = select.select([self.sock.fileno(), self.pidfd], [], [], left)
+            ready, _, _ = select.select([self.sock.fileno(), self.pidfd, self.wake], [], [],
+                                        left)
+            if self.wake in ready:
+                self._reap_orphans()
             if self.sock.fileno() in ready:
+                # A message begun must end within the time left: a hostile worker that sends
+                # half of one cannot stop this clock.
+                self.sock.settimeout(None if left is None else max(left, 0.001))
                 try:
                     kind, index, payload, fds = _worker.receive(self.sock, 0)
-                except EOFError:
-                    return _wire.ENDED
-                except (OSError, ValueError):
+                except (TimeoutError, ValueError):
                     return _wire.BROKE_PROTOCOL
+                except (EOFError, OSError):  # ended (unread orders reset the socket)
+                    return _wire.ENDED
+                finally:
+                    self.sock.settimeout(None)
                 return kind, index, payload
-            if ready:
+            if self.pidfd in ready:
                 return _wire.ENDED
+
+    def _reap_orphans(self) -> None:
+        """Collect processes a part left behind that have died (they are ours as PID 1), so
+        that the worker sees them gone; the worker's own end is left to its pidfd."""
+        try:
+            while os.read(self.wake, 512):
+                pass
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None or info.si_pid == self.pid:
+                return
+            _reap(info.si_pid)
 
     def _send(self, kind: int, index: int, payload: bytes = b"", fds: tuple[int, ...] = (),
               ) -> bool:
@@ -228,24 +257,31 @@ class _Parts:
         return False
 
     def run(self) -> None:
+        """Run every part in turn. The next part's order waits in the worker's socket while a
+        part runs, so the worker goes on without waiting for this process."""
         self._send(_worker.CASES, 0, self.cases)  # if the worker has gone, part 0 finds out
-        for k in range(len(self.pairs)):
-            if self.pid < 0 and not self._fresh_worker():
-                self._close_pair(k)
-                self._report_exit(k, 0, _wire.NOT_REIMPORTED)
-                continue
-            sent = self._send(_worker.RUN, k, b"", self.pairs[k])
+        queued = -1  # the last part whose order is with the worker
+        last = len(self.pairs) - 1
+        for k in range(last + 1):
+            if self.pid < 0:
+                queued = -1
+                if not self._fresh_worker():
+                    self._close_pair(k)
+                    self._report_exit(k, 0, _wire.NOT_REIMPORTED)
+                    continue
+            sent = True
+            for j in ([k, k + 1] if self.namespaced else [k]):
+                if queued < j <= last:
+                    sent = self._send(_worker.RUN, j, b"", self.pairs[j]) and sent
+                    queued = j
+            answer = self._await(self.limits["part_seconds"]) if sent else _wire.ENDED
             self._close_pair(k)
-            answer = (self._await(self.limits["part_seconds"]) if sent else _wire.ENDED)
             if isinstance(answer, tuple) and answer[:2] == (_worker.MISSING, k):
                 _report(self.mod_w, _wire.PART_MISSING, _INDEX.pack(k))
             elif isinstance(answer, tuple) and answer[:2] == (_worker.DONE, k):
-                if self.namespaced:
-                    self._clear_others()
-                    _report(self.mod_w, _wire.PART_DONE, _INDEX.pack(k))
-                else:  # reduced isolation: a fresh worker for every part
+                if not self.namespaced:  # reduced isolation: a fresh worker for every part
                     self._end_worker()
-                    _report(self.mod_w, _wire.PART_DONE, _INDEX.pack(k))
+                _report(self.mod_w, _wire.PART_DONE, _INDEX.pack(k))
             else:
                 how = answer if isinstance(answer, int) else _wire.BROKE_PROTOCOL
                 self._report_exit(k, self._end_worker(), how)

@@ -51,6 +51,8 @@ class Spare:
 
     def take(self, timeout: float) -> int:
         """Wait until the zygote has forked the sandbox; its pidfd."""
+        if self.pidfd >= 0:
+            return self.pidfd
         self.ctl.settimeout(timeout)
         try:
             msg, fds, _, _ = socket.recv_fds(self.ctl, 64, 4)

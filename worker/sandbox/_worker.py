@@ -17,9 +17,11 @@ import gc
 import json
 import linecache
 import os
+import signal
 import socket
 import struct
 import sys
+import time
 import traceback
 import types
 from collections.abc import Sequence
@@ -146,16 +148,18 @@ def decode_cases(blob: bytes, nparts: int) -> list[list[tuple[Any, ...]]]:
     return out
 
 
-def serve(sock: socket.socket, cgroup: int) -> None:
+def serve(sock: socket.socket, cgroup: int, namespaced: bool) -> None:
     """Body of the worker process (never returns)."""
     status = 1
     try:
         if cgroup >= 0:  # the parts' own memory cgroup: an OOM kill there spares the supervisor
             os.write(cgroup, b"0")
             os.close(cgroup)
+        signal.set_wakeup_fd(-1)  # the supervisor's, inherited
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         _confine.die_with_parent()
         os.setpgid(0, 0)
-        status = _serve(sock)
+        status = _serve(sock, namespaced)
     except SystemExit as exc:
         status = exc.code if type(exc.code) is int and 0 <= exc.code < 256 else 1
     except BaseException:  # noqa: B036 - ours or the student's: shown in the output
@@ -174,7 +178,7 @@ def _order(sock: socket.socket) -> tuple[int, int, bytes, list[int]]:
         return 0, 0, b"", []
 
 
-def _serve(sock: socket.socket) -> int:
+def _serve(sock: socket.socket, namespaced: bool) -> int:
     kind, _, payload, fds = _order(sock)
     if kind != IMPORT or len(fds) != 1:
         return 0
@@ -207,7 +211,8 @@ def _serve(sock: socket.socket) -> int:
             for fd in fds:
                 os.close(fd)
             return 0
-        _reap()
+        if namespaced:
+            _clear_others()
         chan, out = fds
         fn = namespace.get(names[k])
         if not callable(fn):
@@ -228,13 +233,24 @@ def _serve(sock: socket.socket) -> int:
         send(sock, DONE, k)
 
 
-def _reap() -> None:
-    """Collect the part's own children that were killed after the last part."""
+def _clear_others() -> None:
+    """Before a part: kill whatever earlier parts left running. As PID 1 of the sandbox's
+    namespace the supervisor is immune; it reaps what was reparented to it."""
+    if len([e for e in os.listdir("/proc") if e.isdigit()]) <= 2:
+        return  # only the supervisor and this process: the usual case
     try:
-        while os.waitpid(-1, os.WNOHANG)[0]:
-            pass
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        while True:
+            os.waitpid(-1, 0)
     except ChildProcessError:
         pass
+    for _ in range(2000):
+        if len([e for e in os.listdir("/proc") if e.isdigit()]) <= 2:
+            return
+        time.sleep(0.0005)
 
 
 def _flush() -> None:

@@ -110,6 +110,16 @@ class SandboxRunner:
             self._ensure_started()
         return self.level
 
+    def wait_ready(self) -> None:
+        """Wait until the next sandbox has been forked (it is asked for when a run ends and
+        is ready by the next one unless runs follow each other at once, as in benchmarks)."""
+        with self._lock:
+            if self._spare is not None:
+                try:
+                    self._spare.take(_START_SECONDS)
+                except ZygoteGone:
+                    self._stop()
+
     def close(self) -> None:
         """Stop the zygote; sandboxes still running die with it."""
         with self._lock:

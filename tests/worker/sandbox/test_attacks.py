@@ -738,3 +738,31 @@ class TestMemoryPerSubmission:
         assert len(seen["parts"].split()) == 1  # the worker
         assert len(seen["procs"].split()) == 2  # the first process and the worker
         assert _left_over(runner) == []
+
+
+class TestHostileWorker:
+    def test_half_a_message_to_the_supervisor_does_not_stop_its_clock(
+            self, runner: SandboxRunner) -> None:
+        """A part that writes the start of a message on every socket and then hangs is
+        stopped on time, and the next part still runs."""
+        code = """
+        import os, stat, struct, time
+
+        def half(x):
+            for name in os.listdir("/proc/self/fd"):
+                fd = int(name)
+                try:
+                    if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                        os.write(fd, struct.pack("<BIQ", 12, 0, 1000) + b"x")
+                except OSError:
+                    pass
+            time.sleep(60)
+
+        def f(x):
+            return 2 * x
+        """
+        start = time.monotonic()
+        report = run(runner, code, call("half"), call("f"))
+        assert time.monotonic() - start < FAST.part_seconds + 1.5
+        assert report.parts["half"].status in ("crashed", "timeout")
+        np.testing.assert_array_equal(value(report), 2 * np.arange(4.0))
