@@ -36,9 +36,14 @@ SLOTS = 1000
 _START_SECONDS = 30.0
 _LEN8 = struct.Struct("<Q")
 
+# The configuration (host paths among it) comes on stdin, so that no sandbox finds it in
+# /proc/1/cmdline or the zygote's environment.
 _BOOT = """
-import json, sys, types
-cfg = json.loads(sys.argv[1])
+import json, os, sys, types
+cfg = json.loads(sys.stdin.read())
+null = os.open("/dev/null", os.O_RDONLY)
+os.dup2(null, 0)
+os.close(null)
 for name in ("worker", "worker.sandbox"):
     mod = types.ModuleType(name)
     mod.__path__ = [cfg["pkg"][name]]
@@ -166,9 +171,14 @@ class SandboxRunner:
         python = os.path.realpath(sys.executable)
         try:
             self._proc = subprocess.Popen(
-                [python, "-I", "-S", "-B", "-c", _BOOT, json.dumps(cfg)], env=_ENV, cwd="/",
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                [python, "-I", "-S", "-B", "-c", _BOOT], env=_ENV, cwd="/",
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                 pass_fds=[theirs.fileno()], start_new_session=True)
+            assert self._proc.stdin is not None
+            with self._proc.stdin as boot:
+                boot.write(json.dumps(cfg).encode())
+        except BrokenPipeError:
+            pass  # it ended at once: reported below, as it does not answer
         finally:
             theirs.close()
         self._sock = ours

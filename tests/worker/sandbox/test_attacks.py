@@ -766,3 +766,26 @@ class TestHostileWorker:
         assert time.monotonic() - start < FAST.part_seconds + 1.5
         assert report.parts["half"].status in ("crashed", "timeout")
         np.testing.assert_array_equal(value(report), 2 * np.arange(4.0))
+
+
+class TestNothingOfTheHost:
+    def test_command_lines_hold_no_host_path(self, runner: SandboxRunner) -> None:
+        """The sandbox's processes' command lines and environments name no path of the
+        project or of its virtual environment."""
+        code = """
+        import os
+
+        def f(x):
+            seen = b""
+            for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+                for name in ("cmdline", "environ"):
+                    try:
+                        seen += open(f"/proc/{pid}/{name}", "rb").read()
+                    except OSError:
+                        pass
+            return list(seen[:8000])
+        """
+        seen = bytes(value(run(runner, code, call("f"))).astype(np.uint8)).decode("latin-1")
+        assert "python" in seen  # the scan read something
+        for needle in (REPO, "site-packages", ".venv", "numpy", "sandbox/boot"):
+            assert needle not in seen, needle
