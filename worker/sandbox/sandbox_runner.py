@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import socket
-import struct
 import subprocess
 import sys
 import sysconfig
@@ -23,6 +22,7 @@ import numpy as np
 from grader.engine.runner_contract import Limits, PartCall, RunnerError, RunReport
 
 from . import _cgroup, _wire
+from ._pending import PendingRun
 from ._session import Session
 from ._spare import HEAD, Spare, ZygoteGone
 
@@ -34,7 +34,6 @@ LAYERS = ("namespaces", "filesystem", "uid", "userns", "landlock", "seccomp", "c
 UID_BASE = 64000
 SLOTS = 1000
 _START_SECONDS = 30.0
-_LEN8 = struct.Struct("<Q")
 
 # The configuration (host paths among it) comes on stdin, so that no sandbox finds it in
 # /proc/1/cmdline or the zygote's environment.
@@ -353,66 +352,6 @@ class SandboxRunner:
             except OSError as exc:
                 log.warning("could not remove a sandbox cgroup: %s", exc)
         self._retiring = keep
-
-class PendingRun:
-    """A sandbox that is importing a submission and waits for the cases (see ``begin``)."""
-
-    def __init__(self, runner: SandboxRunner, code: str, names: list[str],
-                 limits: Limits) -> None:
-        self._runner, self._code, self._names, self._limits = runner, code, names, limits
-        self._session: Session | None = None
-        self._held = True
-
-    def start(self) -> None:
-        """Fork the sandbox and send it the source."""
-        self._session = self._runner._open(self._code, self._names, self._limits)
-
-    def finish(self, calls: Sequence[PartCall]) -> RunReport:
-        """Send every part's cases, run them and report; releases the runner."""
-        try:
-            if [c.name for c in calls] != self._names:
-                raise RunnerError("the calls do not name the parts the sandbox was started for")
-            try:
-                blob = _encode_cases(calls)
-            except (_wire.WireError, OverflowError, struct.error) as exc:
-                raise RunnerError(f"cannot send the inputs: {exc}") from exc
-            for attempt in (1, 2):
-                session = self._session
-                assert session is not None
-                self._session = None
-                try:
-                    session.expect(list(calls))
-                    session.send(blob)
-                    return session.run()
-                except (BrokenPipeError, ConnectionError, ZygoteGone) as exc:
-                    self._runner._stop()
-                    if attempt == 2:
-                        raise RunnerError(f"the sandbox zygote failed: {exc}") from exc
-                    self._session = self._runner._open(self._code, self._names, self._limits)
-                finally:
-                    session.close()
-                    self._runner._retire(session.cgroup)
-            raise AssertionError("unreachable")
-        finally:
-            self.cancel()
-
-    def cancel(self) -> None:
-        """Kill the sandbox if it has not run, and release the runner."""
-        if self._session is not None:
-            self._session.abandon()
-            self._runner._retire(self._session.cgroup)
-            self._session = None
-        if self._held:
-            self._held = False
-            self._runner._prepare_spare()
-            self._runner._lock.release()
-
-
-def _encode_cases(calls: Sequence[PartCall]) -> bytes:
-    counts = struct.pack(f"<{len(calls)}I", *(len(c.cases) for c in calls))
-    blob = counts + b"".join(_wire.encode_args(case) for c in calls for case in c.cases)
-    return _LEN8.pack(len(blob)) + blob
-
 
 def sandbox_level(*, slot: int | None = None) -> str:
     """Which isolation this machine allows (``"full"`` or ``"reduced: ..."``); runs nothing."""
