@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from grader.engine.plugin import AssignmentPlugin, Case, Part
 from grader.engine.registry import get_plugin
 from grader.engine.result import GradeResult, PartResult, PartStatus, SubmissionStatus
-from grader.engine.runner_contract import PartCall, Runner, RunReport, Value
+from grader.engine.runner_contract import PartCall, Runner, RunReport, StagedRunner, Value
 from grader.engine.score import Expected, score_part
 
 #: Seeds are drawn below this bound so they fit every database's integer column.
@@ -65,13 +65,25 @@ def grade(
         a = with_points(a, points)
     seed = draw_seed() if seed is None else seed
     t0 = time.perf_counter()
-    cases = a.make_cases(seed)
-    expected = {p.name: [_expected(p, c) for c in cases[p.name]] for p in a.parts}
+    # A staged runner starts the sandbox and imports the module while the cases are made.
+    pending = None
+    if isinstance(runner, StagedRunner):
+        pending = runner.begin(code, [p.name for p in a.parts], a.limits)
+    try:
+        cases = a.make_cases(seed)
+        expected = {p.name: [_expected(p, c) for c in cases[p.name]] for p in a.parts}
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
     timings = {"cases": _ms(t0)}
 
     t1 = time.perf_counter()
     calls = [PartCall(p.name, tuple(c.args for c in cases[p.name])) for p in a.parts]
-    report = runner.run(code, calls, a.limits)
+    if pending is not None:
+        report = pending.finish(calls)
+    else:
+        report = runner.run(code, calls, a.limits)
     timings["run"] = _ms(t1)
 
     t2 = time.perf_counter()
