@@ -43,8 +43,9 @@ class TestPostgresServer:
                 "SELECT current_setting('listen_addresses'), "
                 "current_setting('unix_socket_directories'), pg_backend_pid()"
             ).fetchone()
-        assert row is not None and row[:2] == ("127.0.0.1", "")
-        assert Path(f"/proc/{row[2]}").stat().st_uid != 0
+            assert row is not None and row[:2] == ("127.0.0.1", "")
+            # Read while connected: the backend process ends with the connection.
+            assert Path(f"/proc/{row[2]}").stat().st_uid != 0
 
     def test_close_removes_everything(self) -> None:
         """close() stops a server and removes its folder."""
