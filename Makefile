@@ -1,7 +1,9 @@
 # Two commands do all the set-up on a fresh machine:
 #   make serve   - install into .venv and run the whole service on embedded defaults
+#                  (make serve PORT=8001 to listen elsewhere; PORT=0 picks a free port)
 #   make test    - install into .venv (with test tools) and run the test suite
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -17,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 serve: $(STAMP)
-	$(BIN)/autograde serve
+	$(BIN)/autograde serve --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -29,3 +31,4 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_sandbox.py
+	$(BIN)/python bench/bench_cold_start.py

@@ -1,6 +1,6 @@
 """End-to-end service benchmark: upload -> score stored, on the real stack.
 
-Starts its own PostgreSQL database (on the local server), a private redis-server, gunicorn and
+Starts its own PostgreSQL server (the tests' throwaway one), a private redis-server, gunicorn and
 one Celery worker with 2 processes running the real sandbox, then measures:
 
 * latency at light load: one submission at a time, upload start -> grade committed
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -24,20 +23,23 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.services import RedisServer, free_port, service_env, wait_for_port  # noqa: E402
+from tests.services import (  # noqa: E402
+    PostgresServer,
+    RedisServer,
+    free_port,
+    service_env,
+    wait_for_port,
+)
 
 CORRECT = (ROOT / "tests" / "submissions" / "softmax_backprop" / "correct.py").read_bytes()
-PG_ADMIN = os.environ.get("AUTOGRADE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -70,12 +72,9 @@ def main() -> None:
     from grader.migrate import upgrade
     from tests.conftest import seed_world
 
-    name = f"autograde_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(PG_ADMIN).set(drivername="postgresql+psycopg", database=name)
-    db_url = url.render_as_string(hide_password=False)
-    workdir = Path(tempfile.mkdtemp(prefix=f"{name}_"))
+    postgres = PostgresServer()
+    db_url = postgres.create_database("autograde_bench")
+    workdir = Path(tempfile.mkdtemp(prefix="autograde_bench_"))
     redis: RedisServer | None = None
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -173,10 +172,9 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=30)
         if redis is not None:
-            redis.stop()
+            redis.close()
         shutil.rmtree(workdir, ignore_errors=True)
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        postgres.close()
 
 
 def in_process_floor(n: int) -> list[float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +23,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from grader.extensions import db
     from grader.tasks.celery_app import celery_init_app
 
-    app = Flask("grader", instance_relative_config=True)
+    # The instance folder (SQLite file, secret key, demo credentials, worker log): ``instance/``
+    # beside the package unless AUTOGRADE_INSTANCE_PATH names another (absolute) folder.
+    instance = os.environ.get("AUTOGRADE_INSTANCE_PATH") or None
+    app = Flask("grader", instance_relative_config=True,
+                instance_path=os.path.abspath(instance) if instance else None)
     app.url_map.converters["int"] = IdConverter
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("AUTOGRADE")

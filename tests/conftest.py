@@ -1,4 +1,8 @@
-"""Fixtures shared by the service's tests: databases (SQLite and PostgreSQL), app, client."""
+"""Fixtures shared by the service's tests: databases (SQLite and PostgreSQL), app, client.
+
+PostgreSQL and Redis are servers this test session starts itself (``tests/services.py``) on
+free ports with their own data folders; nothing already running on the machine is used.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -20,13 +23,8 @@ from grader import create_app
 from grader.extensions import db, make_engine
 from grader.migrate import upgrade
 
-#: The PostgreSQL server the suite creates its throwaway databases on.
-PG_ADMIN_URL = os.environ.get("AUTOGRADE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _pg_url(name: str) -> str:
-    base = sa.make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
-    return base.render_as_string(hide_password=False)
+if TYPE_CHECKING:
+    from tests.services import PostgresServer, RedisServer
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,18 +44,30 @@ def quick_password_hashes() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
+def postgres_server() -> Iterator[PostgresServer]:
+    """This test session's own PostgreSQL server (started on first use, removed at the end).
+
+    A test may ``stop()`` and ``start()`` it (same port, same data) to see what the service
+    does without its database; it must leave the server running.
+    """
+    from tests.services import PostgresServer
+
+    server = PostgresServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: PostgresServer) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
     name = f"autograde_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = _pg_url(name)
+    url = postgres_server.create_database(name)
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
     yield url
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    postgres_server.start()  # a test that stopped it may have failed before starting it again
+    postgres_server.drop_database(name)
 
 
 @pytest.fixture(scope="session")
@@ -198,13 +208,14 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A private redis-server on a free port for this test session."""
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A private redis-server on a free port for this test session (``stop()``/``start()``
+    take it away and bring it back on the same port, empty)."""
     from tests.services import RedisServer
 
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture(scope="session")
@@ -223,17 +234,49 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 
 
+#: The only reason a test may skip: the browser tests without chromium.
+NO_CHROMIUM = "Debian's chromium is not installed (apt-get install -y chromium)"
+#: Set (to anything) to turn any skipped test into a failed run, as CI does.
+FAIL_ON_SKIP = "AUTOGRADE_TEST_FAIL_ON_SKIP"
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Headless Debian Chromium, one for the whole session (Playwright's sync API allows one
     driver per thread)."""
-    import shutil
-
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(NO_CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+def _skipped(config: pytest.Config) -> list[pytest.TestReport]:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return list(reporter.stats.get("skipped", [])) if reporter is not None else []
+
+
+def pytest_terminal_summary(
+    terminalreporter: Any, exitstatus: int, config: pytest.Config
+) -> None:
+    """Say plainly when the browser tests did not run, and why."""
+    browser = [r for r in _skipped(config) if NO_CHROMIUM in str(r.longrepr)]
+    if browser:
+        terminalreporter.write_line(
+            f"{len(browser)} browser tests skipped: {NO_CHROMIUM}", yellow=True, bold=True
+        )
+    if os.environ.get(FAIL_ON_SKIP) and _skipped(config):
+        terminalreporter.write_line(
+            f"{FAIL_ON_SKIP} is set and {len(_skipped(config))} tests were skipped: failing",
+            red=True, bold=True,
+        )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With AUTOGRADE_TEST_FAIL_ON_SKIP set, a run that skipped anything fails."""
+    if os.environ.get(FAIL_ON_SKIP) and _skipped(session.config) and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -32,3 +32,11 @@ def test_service_bench() -> None:
     """bench_service.py grades through the real stack and prints latency and throughput."""
     out = bench("bench_service.py", "--light", "2", "--burst", "4")
     assert "light load" in out and "submissions/s graded (4/4 graded" in out
+
+
+def test_cold_start_bench() -> None:
+    """bench_cold_start.py grades through the installed command and prints the ratio of medians
+    to a bare numpy import, with the load average."""
+    out = bench("bench_cold_start.py", "--runs", "1")
+    assert "sandbox level: full" in out and "ratio of medians" in out
+    assert "load average before" in out

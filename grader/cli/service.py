@@ -14,7 +14,8 @@ import click
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port; the banner prints the URL).")
 @click.option(
     "--workers",
     default=1,
@@ -162,6 +163,3 @@ def _app_context() -> Iterator[None]:
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
-
-
-COMMANDS = [serve_command, worker_command, db_group, token_group, regrade_command]

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -64,6 +65,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     environment = service_env(
         {
             "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+            "INSTANCE_PATH": tmp_path / "instance",
         }
     )
     environment.pop("AUTOGRADE_REDIS_URL", None)
@@ -71,25 +73,39 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 class TestServe:
-    @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-    def test_serve_grades_and_stops_cleanly(self, env: dict[str, str], stop_signal: int) -> None:
-        """serve prints URL and credentials, grades an upload, and leaves no process behind."""
-        port = free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+    @pytest.mark.parametrize(("stop_signal", "any_port"), [(signal.SIGINT, False),
+                                                           (signal.SIGTERM, True)],
+                             ids=["SIGINT", "SIGTERM-port-0"])
+    def test_serve_grades_and_stops_cleanly(
+        self, env: dict[str, str], tmp_path: Path, stop_signal: int, any_port: bool
+    ) -> None:
+        """serve prints URL, credentials and where they are kept last, sends the worker's
+        output to its log file, grades an upload, and leaves no process behind."""
+        port = 0 if any_port else free_port()
+        errors = tmp_path / "stderr.txt"
+        with open(errors, "wb") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "grader.cli", "serve", "--port", str(port)],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
         try:
             assert proc.stdout is not None
             first = proc.stdout.readline()
-            assert first.strip() == f"autograde is running at http://127.0.0.1:{port}"
-            text = "".join(proc.stdout.readline() for _ in range(3))
-            assert re.search(r"instructor@example.com / \S+", text)
-            assert re.search(r"student@example.com / \S+", text)
+            url = re.fullmatch(r"autograde is running at (http://127\.0\.0\.1:(\d+))\n", first)
+            assert url is not None, first
+            assert any_port or int(url[2]) == port
+            base = url[1] + "/api/v1"
+            banner = "".join(proc.stdout.readline() for _ in range(5))
+            instance = Path(env["AUTOGRADE_INSTANCE_PATH"])
+            assert f"kept in {instance / 'demo-credentials.json'}:" in banner
+            assert re.search(r"instructor@example.com / \S+", banner)
+            assert re.search(r"student@example.com / \S+", banner)
+            assert f"grading worker log: {instance / 'worker.log'}" in banner
+            assert "autograde token create" in banner
             started = descendants(proc.pid)
             assert len(started) >= 2  # redis-server, celery worker (+ its children)
 
@@ -97,10 +113,12 @@ class TestServe:
                 "token", "create", "--user", "instructor@example.com", env=env
             ).stdout.strip()
             assert re.fullmatch(r"ag_[\w-]+", token)
-            base = f"http://127.0.0.1:{port}/api/v1"
             sid = _upload(base, token)
             doc = wait_until(lambda: _graded(base, token, sid), timeout=30)
             assert doc["score"] == doc["max_score"] > 0
+            # Celery's banner and warnings went to the log, none to the terminal.
+            assert "celery@" in (instance / "worker.log").read_text(errors="replace")
+            assert "celery" not in errors.read_text(errors="replace").lower()
         finally:
             proc.send_signal(stop_signal)
             proc.wait(timeout=40)
@@ -109,6 +127,17 @@ class TestServe:
         assert proc.returncode == 0
         time.sleep(0.2)
         assert [p for p in started if alive(p)] == []
+
+    def test_port_in_use_says_how_to_choose_another(self, env: dict[str, str]) -> None:
+        """A port already taken is a clear error that names `make serve PORT=...`."""
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            result = autograde("serve", "--port", str(port), env=env)
+        assert result.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+        assert f"make serve PORT={port + 1}" in result.stderr
 
 
 def _upload(base: str, token: str) -> int:

@@ -145,16 +145,34 @@ class TestInformation:
 
 
 class TestNetwork:
-    @pytest.mark.parametrize("port", [6379, 5432], ids=["redis", "postgres"])
-    def test_local_services_are_unreachable(self, runner: SandboxRunner, port: int) -> None:
-        """Redis and PostgreSQL on 127.0.0.1 cannot be reached (they are reachable here)."""
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
+    @pytest.fixture(params=[
+        pytest.param("listener", id="listener"),
+        pytest.param("redis_server", id="redis", marks=pytest.mark.redis),
+        pytest.param("postgres_server", id="postgres", marks=pytest.mark.postgres),
+    ])
+    def local_port(self, request: pytest.FixtureRequest) -> int:
+        """A port on the host's 127.0.0.1 that this test itself made answer: a bare listener,
+        or the test session's own Redis or PostgreSQL."""
+        if request.param != "listener":
+            port: int = request.getfixturevalue(request.param).port
+            return port
+        listener = socket.socket()
+        request.addfinalizer(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        return port
+
+    def test_local_services_are_unreachable(self, runner: SandboxRunner, local_port: int) -> None:
+        """A listener, Redis and PostgreSQL on the host's 127.0.0.1 cannot be reached from
+        the sandbox (they are reachable from here)."""
+        with socket.create_connection(("127.0.0.1", local_port), timeout=2):
             pass
         code = f"""
         import socket
 
         def f(x):
-            socket.create_connection(("127.0.0.1", {port}), timeout=1).close()
+            socket.create_connection(("127.0.0.1", {local_port}), timeout=1).close()
             return [1.0]
         """
         report = run(runner, code, call("f"))
