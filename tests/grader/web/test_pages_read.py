@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from grader.domain.analytics import part_basis
-from grader.domain.regrades import start_regrade
 from grader.domain.gradebook import gradebook
+from grader.domain.regrades import start_regrade
 from grader.extensions import db
 from grader.models import Assignment, GradingRun, User
 from grader.web import svg
