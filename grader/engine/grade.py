@@ -156,9 +156,13 @@ def _import_failure(a: AssignmentPlugin, seed: int, report: RunReport) -> GradeR
         feedback = (f"Importing your file used more than {limits.memory_bytes // 2**20} MiB of "
                     "memory, so no part could be graded.")
         overall, part_status = "graded", "memory"
+    # The reason is said once, in the submission's feedback; each part only points to it.
+    why = {"timeout": "importing the file took too long",
+           "memory": "importing the file used too much memory"}.get(
+               status, "the file could not be imported")
     parts = [
         PartResult(name=p.name, score=0.0, max_score=p.points, status=part_status,
-                   feedback="Not graded: " + feedback.split(". ")[0] + ".")
+                   feedback=f"Not graded: {why} (see the message above).")
         for p in a.parts
     ]
     return GradeResult(
