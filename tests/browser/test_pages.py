@@ -15,6 +15,7 @@ import pytest
 from grader.domain import runs
 from grader.domain.regrades import start_regrade
 from grader.domain.submissions import create_submission
+from grader.engine.result import GradeResult
 from grader.extensions import db
 from grader.models import Assignment, User
 from tests.browser.conftest import Live, axe_check, log_in, shoot
@@ -53,8 +54,9 @@ def _seed_submission(live: Live, email: str, code: str, *, failed: bool) -> int:
             assert run_id is not None
             token = runs.claim_run(s, run_id, "browser-test", 30)
             assert token is not None
-            runs.record_result(s, run_id, token, runs.grader_error_result(
-                assignment.max_score, submission.seed, assignment.slug, "worker lost"))
+            failure = GradeResult.grader_error(assignment.slug, submission.seed,
+                                               assignment.max_score)
+            runs.record_result(s, run_id, token, failure, error="worker lost")
             s.commit()
         return submission.id
 

@@ -62,11 +62,11 @@ def poisoned(app: Flask, site: Site) -> dict[str, int]:
         s.get_one(Submission, sub).filename = XSS + ".py"
         s.commit()
         result = graded_result()
-        result["feedback"] = XSS
-        result["output"] = XSS
-        for part in result["parts"]:
-            part.update(feedback=XSS, output=XSS, counterexample=XSS)
-        result["parts"][1]["diagnoses"] = [XSS]
+        result.feedback = XSS
+        result.output = XSS
+        for part in result.parts:
+            part.feedback, part.output, part.counterexample = XSS, XSS, XSS
+        result.parts[1].diagnoses = [XSS]
         record(sub, result)
         broken = submit_as(bob, assignment, "x = 1\n")
         row = s.get_one(Submission, broken)
