@@ -11,7 +11,8 @@ COPY pyproject.toml README.md ./
 COPY grader/__init__.py grader/__init__.py
 COPY reference/__init__.py reference/__init__.py
 COPY worker/__init__.py worker/__init__.py
-RUN pip install . && pip uninstall -y autograde
+# With the optional monitor (Flower), which the compose file's "monitoring" profile runs.
+RUN pip install '.[monitoring]' && pip uninstall -y autograde
 COPY grader grader
 COPY reference reference
 COPY worker worker

@@ -51,6 +51,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     celery_init_app(app)
 
+    from grader.logs import init_app as init_logs
+    from grader.outage import init_app as init_outage
+
+    init_logs(app)
+    init_outage(app)
+
+    from grader.metrics import init_app as init_metrics
+
+    init_metrics(app)
+
     from grader.api import bp as api_bp
 
     app.register_blueprint(api_bp)

@@ -34,9 +34,28 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_INTERVAL_SECONDS": 10.0,
     # A queued run untouched for this long is re-enqueued (its message was lost).
     "QUEUED_STALE_SECONDS": 120.0,
+    # A run whose lease expired this many times without a result (its worker died or hung
+    # each time: a poison submission) is recorded as grader_error, the reason shown to
+    # instructors, no attempt charged. Counts expired leases, not claims (retries claim too).
+    "MAX_LOST_LEASES": 3,
+    # How long a worker holding a result waits for an unreachable database before giving the
+    # run back for a retry.
+    "RECORD_RETRY_SECONDS": 60.0,
+    # Each worker says it is alive this often (a key in Redis living three times as long);
+    # the health check, /metrics and the queue estimate count the live ones.
+    "HEARTBEAT_SECONDS": 5.0,
     # Grader errors are retried this many times, with exponential backoff from RETRY_BACKOFF.
     "GRADE_MAX_RETRIES": 3,
     "GRADE_RETRY_BACKOFF_SECONDS": 5.0,
+    # /metrics (Prometheus): served to these addresses or networks (a space-separated string
+    # or a JSON list), or to a client sending "Authorization: Bearer <METRICS_TOKEN>".
+    "METRICS_ALLOW": "127.0.0.1 ::1",
+    "METRICS_TOKEN": None,
+    # Logging (grader/logs.py): JSON lines at this level to stderr (LOG_CONSOLE) and, if set,
+    # appended to LOG_FILE (autograde serve: autograde.log in the instance folder).
+    "LOG_LEVEL": "INFO",
+    "LOG_FILE": None,
+    "LOG_CONSOLE": True,
     # Pages of list endpoints.
     "PAGE_DEFAULT_LIMIT": 50,
     "PAGE_MAX_LIMIT": 500,
@@ -87,6 +106,16 @@ def celery_config(config: dict[str, Any]) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
+        # A worker outlives a broker outage of any length: it keeps reconnecting.
+        "broker_connection_max_retries": None,
+        # An upload while the broker is away is stored at once and sent by the sweeper later;
+        # it does not wait for the broker. Connecting is retried once, briefly.
+        "task_publish_retry_policy": {
+            "max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1,
+        },
+        "broker_transport_options": {"socket_connect_timeout": 2},
+        # Read by grader.tasks.liveness: how often a worker says it is alive.
+        "autograde_heartbeat_seconds": float(config["HEARTBEAT_SECONDS"]),
         "beat_schedule": {
             "sweep-expired-leases": {
                 "task": "grader.tasks.sweeper.sweep",

@@ -40,3 +40,19 @@ def test_cold_start_bench() -> None:
     out = bench("bench_cold_start.py", "--runs", "1")
     assert "sandbox level: full" in out and "ratio of medians" in out
     assert "load average before" in out
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_load_bench(tmp_path: Path) -> None:
+    """bench_load.py replays a tiny deadline on both stacks: the floor, light-load overhead,
+    percentiles, the queue over time, nothing lost, and a PNG for each stack."""
+    png = tmp_path / "load-{stack}.png"
+    out = bench("bench_load.py", "--submissions", "10", "--students", "10", "--duration", "4",
+                "--light", "2", "--floor", "4", "--png", str(png))
+    assert "floor, same mix: grade() median" in out
+    assert out.count("lost: 0 (must be 0)") == 2
+    assert out.count("service overhead median") == 2 and "p99" in out
+    assert "queue depth (queued) peak" in out and "load average before" in out
+    for stack in ("serve", "production"):
+        assert (tmp_path / f"load-{stack}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -10,7 +10,7 @@ from flask import Response, current_app, request, url_for
 from grader.api import bp
 from grader.api.auth import check_instructor, check_member, current_user, require
 from grader.api.pagination import paginate
-from grader.api.serialize import assignment_doc, submission_doc, user_doc
+from grader.api.serialize import assignment_doc, queue_doc, submission_doc, user_doc
 from grader.domain.courses import get_assignment_row
 from grader.domain.gradebook import StudentGrade, canvas_csv, gradebook
 from grader.domain.regrades import start_regrade
@@ -65,7 +65,8 @@ def post_submission(assignment_id: int) -> tuple[dict[str, Any], int, dict[str, 
     )
     db.session.commit()
     url = url_for("api.get_submission", submission_id=submission.id, _external=True)
-    return {"id": submission.id, "url": url, "status": "queued"}, 202, {"Location": url}
+    body = {"id": submission.id, "url": url, "status": "queued", **queue_doc(submission)}
+    return body, 202, {"Location": url}
 
 
 @bp.get("/assignments/<int:assignment_id>/submissions")

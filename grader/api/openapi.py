@@ -41,6 +41,16 @@ def _page(item: str) -> dict[str, Any]:
 _ID = {"type": "integer"}
 _STR = {"type": "string"}
 _NUM = {"type": "number"}
+#: Where a pending submission stands in the grading queue (null once it is done).
+_QUEUE: dict[str, Any] = {
+    "queue_position": {**_nullable(_ID), "description":
+                       "0 while being graded; n when n - 1 runs wait ahead of it"},
+    "estimated_wait_s": {**_nullable(_NUM), "description":
+                         "seconds until it is likely graded (null: done, or delayed)"},
+    "grading_delayed": {"type": "boolean", "description":
+                        "no grader can take it now (queue unreachable or no worker alive); "
+                        "it is stored and graded once they are back"},
+}
 _TIME = _nullable({"type": "string", "format": "date-time"})
 _PAGE_PARAMS = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
@@ -160,6 +170,7 @@ SCHEMAS: dict[str, Any] = {
             "graded_at": _TIME,
             "sandbox_level": _nullable(_STR),
             "timings": {"type": "object", "additionalProperties": _NUM},
+            **_QUEUE,
         },
     },
     "SubmissionAccepted": {
@@ -169,6 +180,7 @@ SCHEMAS: dict[str, Any] = {
             "id": _ID,
             "url": {"type": "string", "format": "uri"},
             "status": {"const": "queued"},
+            **_QUEUE,
         },
     },
     "Grade": {
@@ -263,10 +275,21 @@ PATHS: dict[str, Any] = {
                 "200": _json(
                     {
                         "type": "object",
-                        "required": ["status"],
-                        "properties": {"status": {"const": "ok"}},
+                        "required": ["status", "database", "broker", "workers"],
+                        "properties": {
+                            "status": {"enum": ["ok", "degraded"]},
+                            "database": {"type": "object", "properties": {
+                                "ok": {"type": "boolean"}}},
+                            "broker": {"type": "object", "properties": {
+                                "ok": {"type": "boolean"}}},
+                            "workers": {"type": "object", "properties": {
+                                "alive": _nullable({"type": "boolean"}),
+                                "processes": _nullable(_ID)}},
+                        },
                     },
-                    "Up.",
+                    "The web process answers (always 200, a readiness probe); the body says "
+                    "whether the database and the broker answer and any worker is alive "
+                    "(null: the broker did not answer).",
                 )
             },
         }

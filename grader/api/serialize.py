@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 
+from grader.domain.queue import queue_standing
+from grader.extensions import db
+from grader.heartbeat import grading_processes
 from grader.models import Assignment, PartResultRow, Submission, User
 
 
@@ -80,4 +83,19 @@ def submission_doc(submission: Submission, *, show_feedback: bool = True) -> dic
         "graded_at": iso(submission.graded_at),
         "sandbox_level": run.sandbox_level if run is not None else None,
         "timings": run.timings if run is not None else {},
+        **queue_doc(submission),
+    }
+
+
+def queue_doc(submission: Submission) -> dict[str, Any]:
+    """Where a pending submission stands in the grading queue (all None once it is done):
+    ``queue_position`` (0 while being graded), ``estimated_wait_s``, ``grading_delayed``."""
+    standing = None
+    if submission.status in ("queued", "running"):
+        processes = grading_processes(current_app.config["REDIS_URL"])
+        standing = queue_standing(db.session, submission, processes=processes)
+    return {
+        "queue_position": standing.position if standing else None,
+        "estimated_wait_s": standing.estimated_wait_s if standing else None,
+        "grading_delayed": standing.delayed if standing else False,
     }

@@ -33,6 +33,8 @@ DEMO_STUDENT = "student@example.com"
 #: In the instance folder: the demo accounts' passwords (mode 0600) and the worker's output.
 CREDENTIALS_FILE = "demo-credentials.json"
 WORKER_LOG = "worker.log"
+#: In the instance folder: the service's own log (grader/logs.py), web server and worker.
+APP_LOG = "autograde.log"
 
 
 def seed_demo(app: Flask) -> dict[str, str]:
@@ -77,10 +79,15 @@ def seed_demo(app: Flask) -> dict[str, str]:
     return credentials
 
 
-def serve(host: str, port: int, workers: int) -> None:
-    """Run the service until SIGINT or SIGTERM."""
+def serve(host: str, port: int, workers: int, verbose: bool = False) -> None:
+    """Run the service until SIGINT or SIGTERM.
+
+    Args:
+        verbose: Log to the terminal too (the log file in the instance folder always).
+    """
     from grader import create_app
     from grader.extensions import db
+    from grader.logs import configure
     from grader.migrate import upgrade
 
     redis: PrivateRedis | None = None
@@ -102,6 +109,11 @@ def serve(host: str, port: int, workers: int) -> None:
             redis = PrivateRedis(Path(tempfile.mkdtemp(prefix="autograde-redis-")))
             settings["REDIS_URL"] = redis.url
         app = create_app(settings)
+        # One log file for the web server and the worker: a submission can be followed
+        # from upload to grade in it.
+        app_log = Path(app.config["LOG_FILE"] or Path(app.instance_path) / APP_LOG)
+        app.config.update(LOG_FILE=str(app_log), LOG_CONSOLE=verbose)
+        configure("web", level=app.config["LOG_LEVEL"], log_file=app_log, console=verbose)
         with app.app_context():
             upgrade(db.engine)
             url = db.engine.url.render_as_string(hide_password=False)
@@ -110,8 +122,8 @@ def serve(host: str, port: int, workers: int) -> None:
             return
         server = make_server(host, port, app, threaded=True, fd=listener.fileno())
         log_path = Path(app.instance_path) / WORKER_LOG
-        worker = _start_worker(app, url, workers, log_path)
-        banner = _banner(server, credentials, Path(app.instance_path), log_path)
+        worker = _start_worker(app, url, workers, log_path, verbose)
+        banner = _banner(server, credentials, Path(app.instance_path), log_path, app_log)
         threading.Thread(
             target=_watch, args=(worker, server, stopping, log_path), daemon=True
         ).start()
@@ -149,11 +161,13 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _start_worker(
-    app: Flask, database_url: str, workers: int, log_path: Path
+    app: Flask, database_url: str, workers: int, log_path: Path, verbose: bool = False
 ) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env["AUTOGRADE_DATABASE_URL"] = database_url
     env["AUTOGRADE_REDIS_URL"] = app.config["REDIS_URL"]
+    env["AUTOGRADE_LOG_FILE"] = str(app.config["LOG_FILE"])
+    env["AUTOGRADE_LOG_CONSOLE"] = "true" if verbose else "false"
     env.setdefault("AUTOGRADE_SECRET_KEY", str(app.config["SECRET_KEY"]))
     schedule = Path(app.instance_path) / "celerybeat-schedule"
     args = [
@@ -177,12 +191,13 @@ def _start_worker(
         log.flush()
         return subprocess.Popen(
             args, env=env, start_new_session=True, stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=None if verbose else log, stderr=None if verbose else subprocess.STDOUT,
         )
 
 
 def _banner(
-    server: BaseWSGIServer, credentials: dict[str, str], instance: Path, log_path: Path
+    server: BaseWSGIServer, credentials: dict[str, str], instance: Path, log_path: Path,
+    app_log: Path,
 ) -> str:
     lines = [f"autograde is running at {_base_url(server)}"]
     if credentials:
@@ -191,6 +206,7 @@ def _banner(
         lines += [f"  {email} / {password}" for email, password in credentials.items()]
     lines.append(f"grading worker log: {log_path}")
     lines.append("API tokens: autograde token create --user EMAIL; stop with Ctrl-C")
+    lines.append(f"service log (JSON lines; --verbose shows it here too): {app_log}")
     return "\n".join(lines)
 
 

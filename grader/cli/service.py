@@ -23,11 +23,14 @@ import click
     type=int,
     help="Worker processes grading in parallel.",
 )
-def serve_command(host: str, port: int, workers: int) -> None:
+@click.option("--verbose", is_flag=True,
+              help="Show the service's log here too (it always goes to autograde.log in the "
+                   "instance folder).")
+def serve_command(host: str, port: int, workers: int, verbose: bool) -> None:
     """Run the whole service here: database, Redis, a grading worker and the web server."""
     from grader.cli.serve import serve
 
-    serve(host, port, workers)
+    serve(host, port, workers, verbose)
 
 
 @click.command("worker", context_settings={"ignore_unknown_options": True})

@@ -112,6 +112,8 @@ class GradingRun(Base):
     claims: so.Mapped[int] = so.mapped_column(default=0)
     #: How often grading raised our own error and was retried.
     retries: so.Mapped[int] = so.mapped_column(default=0)
+    #: How often a lease on this run expired without a result (its worker died or hung).
+    lost_leases: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     enqueued_at: so.Mapped[datetime | None]
     started_at: so.Mapped[datetime | None]

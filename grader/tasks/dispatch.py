@@ -34,7 +34,25 @@ def _send_after_commit(session: so.Session) -> None:
     try:
         send(work)
     except OperationalError as exc:
-        log.warning("could not reach the broker, the sweepers will send it later: %s", exc)
+        log.warning("could not reach the broker, the sweepers will send it later: %s", exc,
+                    extra={"run_ids": [run_id for _, run_id in work.runs]})
+        _mark_unsent(work)
+
+
+def _mark_unsent(work: jobs.Jobs) -> None:
+    """Note that these runs never reached the queue: the next sweep sends them (and pages
+    say grading is delayed) instead of waiting for them to look lost."""
+    if not work.runs:
+        return
+    from grader.domain.runs import mark_unsent
+    from grader.extensions import db
+
+    try:
+        with so.Session(db.engine) as session:
+            mark_unsent(session, [run_id for _, run_id in work.runs])
+            session.commit()
+    except sa.exc.SQLAlchemyError:
+        log.exception("could not note the unsent runs; they are sent once they look lost")
 
 
 def _forget_after_rollback(session: so.Session) -> None:
@@ -52,5 +70,8 @@ def send(work: jobs.Jobs) -> None:
             grade_submission.apply_async(
                 (submission_id,), {"run_id": run_id}, soft_time_limit=soft, time_limit=hard
             )
+            log.info("sent for grading", extra={"submission_id": submission_id,
+                                                "run_id": run_id})
     for outbox_id in sorted(work.deliveries):
         deliver_score.delay(outbox_id)
+        log.info("score sent for delivery to the LMS", extra={"outbox_id": outbox_id})

@@ -57,6 +57,8 @@ def deliver_score(outbox_id: int) -> str:
         return f"failed: {exc.message}"
     outbox.record_delivery(session, delivery)  # a newer version is sent after the commit
     session.commit()
+    log.info("score delivered to the LMS", extra={"outbox_id": outbox_id,
+                                                  "version": delivery.version})
     return f"delivered version {delivery.version}"
 
 

@@ -10,11 +10,13 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from grader.domain.accommodations import audit_trail
 from grader.domain.course_admin import courses_of
+from grader.domain.queue import QueueStanding, queue_standing
 from grader.domain.standing import student_standing
 from grader.domain.submissions import due_date_for, submissions_of, upload_number
 from grader.domain.uploads import submit
 from grader.engine.registry import UnknownAssignment, get_plugin
 from grader.extensions import db
+from grader.heartbeat import grading_processes
 from grader.models import Assignment, Submission, utcnow
 from grader.web import render
 from grader.web.access import assignment_for_student, submission_for
@@ -122,6 +124,7 @@ def _max_score(submission: Submission) -> float:
 
 def _results_context(submission: Submission, as_instructor: bool) -> dict[str, Any]:
     return {
+        "queue": _queue(submission),
         "submission": submission,
         "standing": student_standing(db.session, submission.assignment, submission.student),
         "run": submission.current_run,
@@ -141,10 +144,11 @@ def submission(submission_id: int) -> str:
     if as_instructor:
         extra = {"code_html": render.python(found.code),
                  "trail": audit_trail(db.session, found.assignment_id, found.student_id)}
+    context = _results_context(found, as_instructor)
     return render_template(
-        "submission.html", **_results_context(found, as_instructor), **extra,
+        "submission.html", **context, **extra,
         upload_no=upload_number(db.session, found),
-        status_text=status_message(found.status, found.score, _max_score(found)))
+        status_text=_status_text(found, context["queue"]))
 
 
 @bp.get("/submissions/<int:submission_id>/results")
@@ -160,19 +164,29 @@ def results(submission_id: int) -> str:
 def status(submission_id: int) -> dict[str, Any]:
     """Where grading stands, for the page to poll."""
     found, _ = submission_for(user(), submission_id)
-    # Where the submission waits in the grading queue is not known yet: when the service
-    # tells it, it goes in queue_position and the message says it.
-    queue_position: int | None = None
+    queue = _queue(found)
+    queue_position = queue.position if queue else None
     return {
         "id": found.id,
         "status": found.status,
         "done": found.status not in PENDING,
+        "estimated_wait_s": queue.estimated_wait_s if queue else None,
+        "grading_delayed": queue.delayed if queue else False,
+        "queue_message": queue.message if queue else "",
         "score": found.score,
         "max_score": _max_score(found),
         "attempt": found.attempt,
         "queue_position": queue_position,
-        "message": status_message(found.status, found.score, _max_score(found), queue_position),
+        "message": _status_text(found, queue),
     }
+
+
+def _status_text(submission: Submission, queue: QueueStanding | None) -> str:
+    """What the page's live region says: where a waiting submission stands in the queue (or
+    that grading is delayed), else how grading ended."""
+    if queue is not None:
+        return queue.message
+    return status_message(submission.status, submission.score, _max_score(submission))
 
 
 @bp.get("/submissions/<int:submission_id>/download")
@@ -187,3 +201,11 @@ def download(submission_id: int) -> Response:
     disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(found.filename)}"
     return Response(found.code, mimetype="text/x-python",
                     headers={"Content-Disposition": disposition})
+
+
+def _queue(submission: Submission) -> QueueStanding | None:
+    """Where a pending submission stands in the grading queue (None once it is done)."""
+    if submission.status not in ("queued", "running"):
+        return None
+    processes = grading_processes(current_app.config["REDIS_URL"])
+    return queue_standing(db.session, submission, processes=processes)

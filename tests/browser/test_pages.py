@@ -106,7 +106,8 @@ class TestStudent:
         page.goto(f"{live.base}/submissions/{waiting}")
         status = page.locator("#status-text")
         assert status.get_attribute("role") == "status"
-        assert status.inner_text().startswith("Waiting for a grader")
+        # Its place in the queue, or (no worker in this test) that grading is delayed.
+        assert status.inner_text().startswith(("Number", "Next in the queue", "Grading is delayed"))
         assert page.locator("#status .badge-queued").count() == 1
         check(page, "student-results-waiting")
 

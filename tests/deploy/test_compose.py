@@ -19,10 +19,26 @@ def compose() -> dict[str, Any]:
 
 class TestCompose:
     def test_services(self, compose: dict[str, Any]) -> None:
-        """The stack has its HTTPS front, PostgreSQL, Redis, migrations, web, worker and the
-        sweeper."""
+        """The stack has its HTTPS front, PostgreSQL, Redis, migrations, web, worker, the
+        sweeper and (optional) Flower."""
         assert set(compose["services"]) == {"caddy", "postgres", "redis", "migrate", "web",
-                                            "worker", "beat"}
+                                            "worker", "beat", "flower"}
+
+    def test_flower_is_optional_local_and_behind_a_password(
+        self, compose: dict[str, Any]
+    ) -> None:
+        """Flower runs only with the monitoring profile, listens on the host's loopback only,
+        and refuses to start without FLOWER_BASIC_AUTH."""
+        flower = compose["services"]["flower"]
+        assert flower["profiles"] == ["monitoring"]
+        assert flower["ports"] == ["127.0.0.1:5555:5555"]
+        script = flower["command"][-1]
+        assert 'test -n "$$FLOWER_BASIC_AUTH" ||' in script and "exit 1" in script
+        assert '--basic-auth="$$FLOWER_BASIC_AUTH"' in script
+        assert "celery -A worker.make_celery flower" in script
+        for name, service in compose["services"].items():
+            if name != "flower":
+                assert "profiles" not in service
 
     def test_app_services_use_the_built_image(self, compose: dict[str, Any]) -> None:
         """One image is built once and used by every app service."""

@@ -199,3 +199,93 @@ class TestSweeper:
         assert sub.status == "graded"
         (run,) = runs_of(live_app, sid)
         assert run.claims == 2
+
+
+#: Makes storing a graded result whose import output names RECORD_FAILS fail inside the
+#: database (RECORD_FAILS_ONCE: only before the first retry): a real fault, no mock.
+SQLITE_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS record_fails BEFORE UPDATE ON grading_runs
+WHEN NEW.status = 'graded' AND NEW.output LIKE '%RECORD_FAILS%'
+     AND (NEW.output NOT LIKE '%RECORD_FAILS_ONCE%' OR OLD.retries = 0)
+BEGIN SELECT RAISE(ABORT, 'deliberate failure to store'); END
+"""
+POSTGRES_TRIGGER = [
+    """
+    CREATE OR REPLACE FUNCTION record_fails() RETURNS trigger AS $$ BEGIN
+      IF NEW.status = 'graded' AND NEW.output LIKE '%RECORD_FAILS%'
+         AND (NEW.output NOT LIKE '%RECORD_FAILS_ONCE%' OR OLD.retries = 0) THEN
+        RAISE EXCEPTION 'deliberate failure to store';
+      END IF;
+      RETURN NEW;
+    END $$ LANGUAGE plpgsql
+    """,
+    "DROP TRIGGER IF EXISTS record_fails ON grading_runs",
+    "CREATE TRIGGER record_fails BEFORE UPDATE ON grading_runs FOR EACH ROW "
+    "EXECUTE FUNCTION record_fails()",
+]
+
+
+@pytest.fixture
+def failing_store(stack: dict[str, Any]) -> None:
+    engine = make_engine(stack["DATABASE_URL"])
+    statements = POSTGRES_TRIGGER if engine.dialect.name == "postgresql" else [SQLITE_TRIGGER]
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+class TestPoison:
+    def test_unstorable_text_is_graded_once(self, live_app: Flask, live_world: World) -> None:
+        """A lone surrogate in an exception message and NUL in the output end graded, with
+        U+FFFD in their place, claimed once and charged one attempt (it used to loop)."""
+        poison = CORRECT + (
+            b'\nprint("before \\x00 after")\n'
+            b"def softmax(z):\n"
+            b'    raise ValueError("bad \\ud800 \\x00 value")\n'
+        )
+        sub = final(live_app, submit(live_app, live_world, poison))
+        assert sub.status == "graded" and sub.attempt == 1
+        (run,) = runs_of(live_app, sub.id)
+        assert (run.claims, run.retries, run.lost_leases) == (1, 0, 0)
+        assert "before \ufffd after" in run.output
+        with live_app.app_context():
+            feedback = db.session.scalar(
+                sa.select(PartResultRow.feedback).where(
+                    PartResultRow.run_id == run.id, PartResultRow.name == "softmax"))
+        assert feedback is not None and "bad \ufffd \ufffd value" in feedback
+
+    @pytest.mark.usefixtures("failing_store")
+    def test_a_store_that_fails_once_is_retried(
+        self, live_app: Flask, live_world: World
+    ) -> None:
+        """Storing the result failed for a reason of ours: retried, then graded once."""
+        code = CORRECT + b'\nprint("RECORD_FAILS_ONCE")\n'
+        sub = final(live_app, submit(live_app, live_world, code))
+        assert sub.status == "graded" and sub.attempt == 1
+        (run,) = runs_of(live_app, sub.id)
+        assert run.retries == 1 and run.lost_leases == 0
+
+    @pytest.mark.usefixtures("failing_store")
+    def test_a_store_that_always_fails_is_a_grader_error(
+        self, live_app: Flask, live_world: World
+    ) -> None:
+        """Storing keeps failing: grader_error (never the student's zero, no attempt), the
+        database's message kept for staff, and the run does not loop."""
+        code = CORRECT + b'\nprint("RECORD_FAILS")\n'
+        sub = final(live_app, submit(live_app, live_world, code))
+        assert sub.status == "grader_error"
+        assert sub.attempt is None and sub.score is None
+        (run,) = runs_of(live_app, sub.id)
+        assert "deliberate failure to store" in run.error
+        assert run.retries == SETTINGS["GRADE_MAX_RETRIES"] and run.lost_leases == 0
+
+
+class TestHeartbeat:
+    def test_the_live_worker_is_seen(self, stack: dict[str, Any]) -> None:
+        """The worker's heartbeat counts its two grading processes."""
+        from grader.heartbeat import liveness
+
+        assert wait_until(lambda: liveness(stack["REDIS_URL"], max_age=0).processes, 30) == 2
