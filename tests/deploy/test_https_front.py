@@ -29,8 +29,12 @@ class TestHttpsFront:
     def test_web_is_reachable_only_through_caddy(self, services: dict[str, Any]) -> None:
         """No service but caddy publishes a port: a client reaching gunicorn directly could
         forge X-Forwarded-For and dodge the per-address login throttle."""
-        published = {name for name, service in services.items() if service.get("ports")}
+        published = {name for name, service in services.items()
+                     if any(not str(port).startswith("127.0.0.1:")
+                            for port in service.get("ports", []))}
         assert published == {"caddy"}
+        # Flower (optional) listens on the host's loopback only.
+        assert services["flower"]["ports"] == ["127.0.0.1:5555:5555"]
         assert services["web"]["expose"] == ["8000"]
 
     def test_web_trusts_exactly_one_proxy_and_sets_secure_cookies(
