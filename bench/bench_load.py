@@ -476,6 +476,7 @@ def plot(path: Path, name: str, result: Deadline, duration: float) -> None:
     top.set_ylabel("grading runs")
     top.set_title(f"{name}: queue depth and upload -> graded")
     top.legend(loc="upper left")
+    # The most common kind first, so the rarer ones are drawn over it.
     colors = {"correct": "tab:green", "wrong": "tab:orange", "syntax": "tab:blue",
               "hang": "tab:red"}
     for kind, color in colors.items():
@@ -492,7 +493,7 @@ def plot(path: Path, name: str, result: Deadline, duration: float) -> None:
     plt.close(fig)
 
 
-def run_stack(kind: str, args: argparse.Namespace, floor: Floor, rng: random.Random) -> None:
+def run_stack(kind: str, args: argparse.Namespace, before: Floor, rng: random.Random) -> None:
     from grader.extensions import make_engine
 
     workdir = Path(tempfile.mkdtemp(prefix="autograde_load_"))
@@ -514,8 +515,16 @@ def run_stack(kind: str, args: argparse.Namespace, floor: Floor, rng: random.Ran
     finally:
         stack.close()
         shutil.rmtree(workdir, ignore_errors=True)
+    # The floor again, now: the machine's other load drifts; the ratios use both.
+    after = measure_floor(draw_mix(args.floor, {**SHARES, "hang": 0.0}, rng), args.workers)
+    floor = Floor(statistics.fmean([before.median, after.median]),
+                  statistics.fmean([before.normal, after.normal]),
+                  statistics.fmean([before.hang, after.hang]), args.workers)
 
     print(f"\n== {stack.name}, {args.workers} grading processes ==")
+    print(f"floor measured again after this stack: grade() median {after.median * 1000:.1f} ms, "
+          f"loop {after.normal * 1000:.1f} ms a file (before: {before.median * 1000:.1f} / "
+          f"{before.normal * 1000:.1f} ms); the ratios below use the mean")
     print(f"light load, {args.light} one at a time (correct, wrong and syntax-error files):")
     print(f"  server side created -> graded: median {calm['server_ms']:.1f} ms "
           f"(its grade() {calm['grade_ms']:.1f} ms); service overhead median "

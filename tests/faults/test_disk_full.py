@@ -27,26 +27,26 @@ CODE = (ROOT / "tests" / "submissions" / "softmax_backprop" / "correct.py").read
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    folder, port = tmp_path / "small-disk", free_port()
-    proc = subprocess.Popen(
-        ["unshare", "--mount", "--propagation", "private", sys.executable,
-         str(ROOT / "tests" / "faults" / "tmpfs_server.py"), str(folder), "3m", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    folder, port, log = tmp_path / "small-disk", free_port(), tmp_path / "server.log"
+    with open(log, "wb") as errors:
+        proc = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", sys.executable,
+             str(ROOT / "tests" / "faults" / "tmpfs_server.py"), str(folder), "3m", str(port)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, text=True)
     assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
+    try:
+        line = proc.stdout.readline()
+        if not line:
+            proc.wait(timeout=10)
+            raise AssertionError(f"the server did not start: {log.read_text()}")
+        wait_for_port(port)
+        # The server's view of its folder (the tmpfs is mounted in its namespace only).
+        inside = Path(f"/proc/{proc.pid}/root") / str(folder).lstrip("/")
+        yield {**json.loads(line), "base": f"http://127.0.0.1:{port}", "inside": inside}
+    finally:
+        proc.kill()
         proc.wait(timeout=10)
-        errors = proc.stderr.read() if proc.stderr else ""
-        raise AssertionError(f"the server did not start: {errors}")
-    wait_for_port(port)
-    # The server's view of its folder (the tmpfs is mounted in its namespace only).
-    inside = Path(f"/proc/{proc.pid}/root") / str(folder).lstrip("/")
-    yield {**json.loads(line), "base": f"http://127.0.0.1:{port}", "inside": inside}
-    proc.kill()
-    proc.wait(timeout=10)
-    for pipe in (proc.stdout, proc.stderr):
-        if pipe is not None:
-            pipe.close()
+        proc.stdout.close()
 
 
 def upload(base: str, assignment_id: int, token: str) -> requests.Response:
@@ -54,17 +54,6 @@ def upload(base: str, assignment_id: int, token: str) -> requests.Response:
                          headers={"Authorization": f"Bearer {token}"},
                          data={"student": "ada@example.com"},
                          files={"file": ("hw.py", CODE)}, timeout=30)
-
-
-def snapshot(folder: Path, into: Path) -> Path:
-    """A copy of the server's database with its write-ahead log, read by a fresh connection
-    (which replays the log), since the live one's shared memory is not reachable from here."""
-    copy = into / "snapshot"
-    copy.mkdir()
-    for name in ("autograde.sqlite3", "autograde.sqlite3-wal"):
-        if (folder / name).exists():
-            shutil.copy(folder / name, copy / name)
-    return copy / "autograde.sqlite3"
 
 
 def fill(folder: Path) -> Path:
@@ -114,7 +103,13 @@ def test_disk_full_on_the_sqlite_path(server: dict[str, Any], tmp_path: Path) ->
     assert again.status_code == 202, again.text
 
     # Nothing half-written: every submission has its run, and only the two accepted exist.
-    with sqlite3.connect(snapshot(server["inside"], tmp_path)) as conn:
+    # (A copy: SQLite resolves /proc/<pid>/root to this namespace's own folder.)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("autograde.sqlite3", "autograde.sqlite3-wal"):
+        if (server["inside"] / name).exists():
+            shutil.copy(server["inside"] / name, copy / name)
+    with sqlite3.connect(copy / "autograde.sqlite3") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         pairs = conn.execute(
             "SELECT s.id, count(r.id) FROM submissions s LEFT JOIN grading_runs r "

@@ -5,7 +5,6 @@ once; a refused upload left nothing behind."""
 
 from __future__ import annotations
 
-import io
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from grader.extensions import db
-from grader.models import Submission
+from grader.models import GradingRun, Submission
 from tests.conftest import bearer
 from tests.faults.conftest import (
     FAST,
@@ -25,9 +24,24 @@ from tests.faults.conftest import (
     fault_app,
     make_course,
     stream,
+    upload,
     wait_all_final,
 )
-from tests.services import CeleryWorker, PostgresServer, RedisServer, empty_database
+from tests.services import (
+    CeleryWorker,
+    PostgresServer,
+    RedisServer,
+    empty_database,
+    wait_until,
+)
+
+
+def running(app: Any, submission_id: int) -> bool:
+    with app.app_context():
+        status = db.session.scalar(sa.select(Submission.status).where(
+            Submission.id == submission_id))
+        db.session.rollback()
+    return status == "running"
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow,
               pytest.mark.sandbox]
@@ -43,17 +57,17 @@ def test_postgres_restart_under_load(postgres_server: PostgresServer, postgres_d
     try:
         course = make_course(app, students=6)
         client = app.test_client()
-        ids = stream(client, course, max(6, SUBMISSIONS // 2))
-        time.sleep(1.0)  # the workers are grading the stream now
+        # A file that takes 3 s to grade: the outage begins while a worker grades it.
+        slow = upload(client, course, b"import time\ntime.sleep(3)\n" + MIX[0],
+                      course.students[0]).get_json()["id"]
+        ids = [slow, *stream(client, course, max(6, SUBMISSIONS // 2))]
+        wait_until(lambda: running(app, slow), 60)
         postgres_server.stop()
         try:
-            upload = client.post(
-                f"/api/v1/assignments/{course.assignment_id}/submissions",
-                data={"file": (io.BytesIO(MIX[0]), "hw.py"), "student": course.students[0]},
-                headers=bearer(course.instructor_token))
-            assert upload.status_code == 503
-            assert upload.get_json()["error"]["code"] == "database_unavailable"
-            assert "Traceback" not in upload.get_data(as_text=True)
+            refused = upload(client, course, MIX[0], course.students[0])
+            assert refused.status_code == 503
+            assert refused.get_json()["error"]["code"] == "database_unavailable"
+            assert "Traceback" not in refused.get_data(as_text=True)
             read = client.get(f"/api/v1/submissions/{ids[0]}",
                               headers=bearer(course.instructor_token))
             assert read.status_code == 503 and read.headers["Retry-After"]
@@ -62,7 +76,7 @@ def test_postgres_restart_under_load(postgres_server: PostgresServer, postgres_d
             assert "Back in a moment" in page.get_data(as_text=True)
             health = client.get("/api/v1/health")
             assert health.status_code == 200 and health.get_json()["database"] == {"ok": False}
-            time.sleep(3)  # long enough for workers to meet the outage while recording
+            time.sleep(4)  # the slow file is graded meanwhile: its worker holds the result
         finally:
             postgres_server.start()
         ids += stream(client, course, max(6, SUBMISSIONS // 2))
@@ -74,6 +88,14 @@ def test_postgres_restart_under_load(postgres_server: PostgresServer, postgres_d
             stored = db.session.scalar(sa.select(sa.func.count()).select_from(Submission))
             db.session.rollback()
         assert stored == len(ids)
+        with app.app_context():
+            (seen,) = db.session.execute(sa.select(
+                GradingRun.status, GradingRun.claims, GradingRun.retries).where(
+                GradingRun.submission_id == slow)).all()
+            db.session.rollback()
+        # Stored once the database was back, by the worker that graded it: not graded again.
+        assert tuple(seen) == ("graded", 1, 0)
+        assert "database unavailable while storing" in worker.output()
         print(f"{len(ids)} submissions around a PostgreSQL restart: {dict(found)}")
     finally:
         close_app(app)

@@ -54,7 +54,10 @@ def gunicorn(config: dict[str, Any], port: int, log: Path) -> subprocess.Popen[b
 
 def test_web_killed_and_restarted(database: str, own_redis: RedisServer, tmp_path: Path) -> None:
     config: dict[str, Any] = {**FAST, "DATABASE_URL": database, "REDIS_URL": own_redis.url,
-                              "SECRET_KEY": "web-restart"}
+                              "SECRET_KEY": "web-restart",
+                              # A crash between commit and send leaves a stored run unsent:
+                              # the sweeper sends it once it looks lost (120 s by default).
+                              "QUEUED_STALE_SECONDS": 5}
     worker = CeleryWorker(config, concurrency=2, beat=True, log=tmp_path / "worker.log")
     app = fault_app(config)
     port = free_port()
