@@ -22,6 +22,7 @@ Usage: python bench/bench_sandbox.py [--assignment softmax-backprop] [--seeds 25
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import time
@@ -75,7 +76,14 @@ def cpu_ms(zygote: int | None = None) -> float:
 def stats(values: list[float]) -> tuple[float, float]:
     """Median and p95."""
     ordered = sorted(values)
-    return statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
+    # Nearest rank, so the p95 of a few values is their largest, never below the median.
+    rank = max(0, math.ceil(0.95 * len(ordered)) - 1)
+    return statistics.median(ordered), ordered[rank]
+
+
+def _times(value: float, floor: float) -> str:
+    # A floor too small for the clock (a tiny run) has no ratio.
+    return f"{value / floor:.1f} x" if floor > 0 else "n/a x"
 
 
 def line(name: str, ms: list[float]) -> tuple[float, float]:
@@ -162,7 +170,7 @@ def main() -> None:
               f"p95 {s_p95 / f_p95:8.1f} x")
     f_cpu, s_cpu, g_cpu = (cpu["correct"][k] for k in ("floor", "sandbox", "grade"))
     print(f"CPU per grade (runner, zygote and sandbox processes; both submissions): floor "
-          f"{f_cpu:.2f} ms, sandbox run {s_cpu:.2f} ms ({s_cpu / f_cpu:.1f} x the floor), "
+          f"{f_cpu:.2f} ms, sandbox run {s_cpu:.2f} ms ({_times(s_cpu, f_cpu)} the floor), "
           f"whole grade() {g_cpu:.2f} ms")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
