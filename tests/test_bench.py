@@ -19,9 +19,11 @@ def bench(script: str, *args: str) -> str:
 
 
 def test_sandbox_bench() -> None:
-    """bench_sandbox.py prints medians, p95 and the ratio, at full isolation."""
-    out = bench("bench_sandbox.py", "--runs", "3")
+    """bench_sandbox.py grades the installed assignment and prints medians, p95, the ratios
+    and CPU per grade, at full isolation."""
+    out = bench("bench_sandbox.py", "--seeds", "2", "--rounds", "1")
     assert "sandbox level: full" in out and "ratio" in out and "median" in out
+    assert "assignment softmax-backprop" in out and "CPU per grade" in out
 
 
 @pytest.mark.redis

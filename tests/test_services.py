@@ -9,7 +9,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.services import PostgresServer, RedisServer, postgres_bindir
+from tests.services import PostgresServer, RedisServer, _copy_programs, postgres_bindir
 
 
 @pytest.mark.postgres
@@ -43,8 +43,9 @@ class TestPostgresServer:
                 "SELECT current_setting('listen_addresses'), "
                 "current_setting('unix_socket_directories'), pg_backend_pid()"
             ).fetchone()
-        assert row is not None and row[:2] == ("127.0.0.1", "")
-        assert Path(f"/proc/{row[2]}").stat().st_uid != 0
+            assert row is not None and row[:2] == ("127.0.0.1", "")
+            # Read while connected: the backend process ends with the connection.
+            assert Path(f"/proc/{row[2]}").stat().st_uid != 0
 
     def test_close_removes_everything(self) -> None:
         """close() stops a server and removes its folder."""
@@ -52,6 +53,21 @@ class TestPostgresServer:
         assert server.running
         server.close()
         assert not server.workdir.exists()
+
+    def test_programs_in_a_private_folder_still_run(self, tmp_path: Path) -> None:
+        """Programs the unprivileged account cannot reach (a checkout private to root) are
+        copied into the server's own folder and run from there."""
+        private = tmp_path / "private"
+        private.mkdir(mode=0o700)
+        bindir = _copy_programs(postgres_bindir(), private)
+        server = PostgresServer(bindir)
+        try:
+            with psycopg.connect(server.dsn()) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+            if os.geteuid() == 0:
+                assert server.bindir.is_relative_to(server.workdir)
+        finally:
+            server.close()
 
     def test_missing_programs_are_named(
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path

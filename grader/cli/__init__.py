@@ -1,56 +1,36 @@
 """The ``autograde`` command line.
 
 ``grade`` and ``assignments`` (:mod:`.grade`) need no database, broker or configuration; the
-service commands (:mod:`.service`, :mod:`.lti`) build the app only when they run. Each
-subcommand's module is imported only when that command is run (or listed in ``--help``), as
-in Click's "lazily loading subcommands" pattern, so ``autograde grade`` loads nothing of the
-service.
+service commands (:mod:`.service`, :mod:`.lti`) build the app only when they run.
+
+The program's entry point is :func:`run`. For ``autograde grade`` it starts the sandbox's
+zygote before it even loads the command-line parser (Click), so the zygote boots while this
+process loads the parser, the engine and the assignment and computes the cases. The Click
+group itself is :data:`main` (in :mod:`.commands`, loaded on first use).
 """
 
 from __future__ import annotations
 
-import importlib
-
-import click
-
-#: Command name -> "module:attribute" of its Click command, imported on first use.
-COMMANDS = {
-    "assignments": "grader.cli.grade:assignments_command",
-    "grade": "grader.cli.grade:grade_command",
-    "serve": "grader.cli.service:serve_command",
-    "worker": "grader.cli.service:worker_command",
-    "db": "grader.cli.service:db_group",
-    "token": "grader.cli.service:token_group",
-    "regrade": "grader.cli.service:regrade_command",
-    "lti": "grader.cli.lti:lti_group",
-}
+import sys
+from typing import Any
 
 
-class LazyGroup(click.Group):
-    """A group whose subcommands are imported when they are looked up."""
+def run() -> None:
+    """The ``autograde`` program."""
+    args = sys.argv[1:]
+    if args[:1] == ["grade"] and "--help" not in args:
+        from grader.cli.early import start_early
 
-    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.lazy = lazy
+        start_early(allow_reduced="--allow-reduced" in args)
+    from grader.cli.commands import main
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.lazy:
-            return super().get_command(ctx, cmd_name)
-        module_name, attribute = self.lazy[cmd_name].split(":")
-        command = getattr(importlib.import_module(module_name), attribute)
-        if not isinstance(command, click.Command):
-            raise TypeError(f"{self.lazy[cmd_name]} is not a Click command")
-        return command
-
-
-@click.group(cls=LazyGroup, lazy=COMMANDS)
-@click.version_option(package_name="autograde")
-def main() -> None:
-    """autograde: grade numerical programming assignments, isolated and fast."""
-
-
-if __name__ == "__main__":
     main()
+
+
+def __getattr__(name: str) -> Any:
+    # ``from grader.cli import main`` loads Click and the group only when asked for.
+    if name in ("main", "COMMANDS"):
+        from grader.cli import commands
+
+        return getattr(commands, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,5 @@
 """``python -m grader.cli``: the same as the ``autograde`` command."""
 
-from grader.cli import main
+from grader.cli import run
 
-main()
+run()

@@ -1,26 +1,21 @@
 """``autograde grade`` and ``autograde assignments``: no database, broker or configuration.
 
 Only the engine, the assignment plugins and the sandbox are imported here (never Flask,
-SQLAlchemy or the LTI package), and the sandbox's zygote starts first, in the background,
-while this process imports the engine, finds the assignment and computes the cases and their
-expected values. A student or an instructor running ``grade`` in a loop pays for Python,
-numpy and the grading itself (``bench/bench_cold_start.py`` measures it).
+SQLAlchemy or the LTI package), and the sandbox's zygote starts first, in the background
+(:mod:`.early`), while this process imports the engine, finds the assignment and computes the
+cases and their expected values. A student or an instructor running ``grade`` in a loop pays
+for Python, numpy and the grading itself (``bench/bench_cold_start.py`` measures it).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import threading
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    from grader.engine.runner_contract import Limits, PartCall, RunReport
-    from worker.sandbox import SandboxRunner
+from grader.cli.early import take_early
 
 GRADE_HELP = """Grade one submission file and print the result.
 
@@ -51,36 +46,6 @@ def _read_submission(path: Path) -> str:
         ) from None
 
 
-class EarlyStart:
-    """A runner whose zygote starts now, in a thread; ``run`` waits for it.
-
-    A failure to start (e.g. an isolation layer the kernel refuses) is raised by ``run``, in
-    the caller's thread, exactly as the runner would have raised it.
-    """
-
-    def __init__(self, runner: SandboxRunner) -> None:
-        self.runner = runner
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._start, name="sandbox-start", daemon=True)
-        self._thread.start()
-
-    def _start(self) -> None:
-        try:
-            self.runner.start()
-        except BaseException as exc:  # handed to the caller's thread by run()
-            self._error = exc
-
-    def run(self, code: str, calls: Sequence[PartCall], limits: Limits) -> RunReport:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self.runner.run(code, calls, limits)
-
-    def close(self) -> None:
-        self._thread.join()
-        self.runner.close()
-
-
 @click.command("grade", help=GRADE_HELP)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--assignment", "-a", "slug", required=True, help="Assignment slug.")
@@ -91,11 +56,9 @@ class EarlyStart:
               help="Grade even if the kernel refuses some isolation layers (reported).")
 def grade_command(path: Path, slug: str, seed: int | None, as_json: bool,
                   allow_reduced: bool) -> None:
-    # The zygote first: it boots (a fresh Python importing numpy) on the other core while
-    # this process does everything else up to running the student's code.
-    from worker.sandbox import SandboxRunner
-
-    runner = EarlyStart(SandboxRunner(allow_reduced=allow_reduced))
+    # The zygote first (if the entry point has not started it already): it boots on the other
+    # core while this process does everything else up to running the student's code.
+    runner = take_early(allow_reduced=allow_reduced)
     try:
         from grader.engine.grade import draw_seed, grade
         from grader.engine.registry import UnknownAssignment, get_plugin

@@ -18,13 +18,12 @@ import sqlalchemy.orm as so
 
 from grader.domain import jobs
 from grader.domain.gradebook import Attempt, counted, overridden_scores
+from grader.domain.score_comment import score_comment
 from grader.models import (
     Assignment,
-    GradingRun,
     LtiLineItem,
     LtiScoreOutbox,
     LtiUserLink,
-    PartResultRow,
     Submission,
     utcnow,
 )
@@ -67,28 +66,8 @@ def counted_submission(
 
 
 def describe(session: so.Session, submission_id: int) -> str:
-    """The comment sent with a score: the submission, its parts and their diagnoses."""
-    submission = session.get_one(Submission, submission_id)
-    text = f"autograde submission #{submission.id}"
-    if submission.attempt:
-        text += f" (attempt {submission.attempt})"
-    if submission.late:
-        text += f", {submission.days_late:.1f} day(s) late"
-    parts = session.scalars(
-        sa.select(PartResultRow)
-        .join(GradingRun, GradingRun.id == PartResultRow.run_id)
-        .where(GradingRun.id == submission.current_run_id)
-        .order_by(PartResultRow.position)
-    ).all()
-    if parts:
-        text += ": " + "; ".join(
-            f"{p.name} {p.score:g}/{p.max_score:g}"
-            + (f" ({', '.join(p.diagnoses)})" if p.diagnoses else "")
-            for p in parts
-        )
-    diagnoses = sorted({d for p in parts for d in p.diagnoses})
-    text += ". Diagnoses: " + (", ".join(diagnoses) if diagnoses else "none") + "."
-    return text[:4000]
+    """The comment sent with a score: the submission's result in plain words."""
+    return score_comment(session, submission_id)
 
 
 def note_score_change(

@@ -70,10 +70,12 @@ class RegradeLine:
     student: User
     before: float | None
     after: float | None
+    #: Some of the student's submissions are still being graded again: "after" is not final.
+    pending: bool = False
 
     @property
     def changed(self) -> bool:
-        return self.before != self.after
+        return not self.pending and self.before != self.after
 
 
 @dataclass(frozen=True)
@@ -101,19 +103,21 @@ def regrade_report(session: so.Session, regrade_id: int) -> RegradeReport:
         raise NotFound(f"no regrade {regrade_id}")
     assignment = session.get_one(Assignment, regrade.assignment_id)
     runs = session.execute(
-        sa.select(GradingRun.submission_id, GradingRun.status, GradingRun.score).where(
-            GradingRun.regrade_id == regrade.id
-        )
+        sa.select(GradingRun.submission_id, GradingRun.status, GradingRun.score,
+                  Submission.student_id)
+        .join(Submission, Submission.id == GradingRun.submission_id)
+        .where(GradingRun.regrade_id == regrade.id)
     ).all()
     finished = {
         sid: (score if status == "graded" else None)
-        for sid, status, score in runs
+        for sid, status, score, _ in runs
         if status in FINAL_STATUSES
     }
+    waiting = {student for _, status, _, student in runs if status not in FINAL_STATUSES}
     after = counted_scores(session, assignment, finished)
     before = {int(k): v for k, v in regrade.scores_before.items()}
     ids = sorted(set(before) | set(after))
     users = {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_(ids)))}
-    lines = [RegradeLine(users[i], before.get(i), after.get(i)) for i in ids]
+    lines = [RegradeLine(users[i], before.get(i), after.get(i), i in waiting) for i in ids]
     lines.sort(key=lambda line: line.student.email)
     return RegradeReport(regrade, len(runs), len(runs) - len(finished), lines)

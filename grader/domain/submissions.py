@@ -82,6 +82,23 @@ def charged_attempts(session: so.Session, assignment_id: int, student_id: int) -
     )
 
 
+def upload_number(session: so.Session, submission: Submission) -> int:
+    """Which of the student's uploads to the assignment this is (1 for the first): fixed from
+    the upload on, unlike the attempt number, which is given only once it is graded."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Submission)
+            .where(
+                Submission.assignment_id == submission.assignment_id,
+                Submission.student_id == submission.student_id,
+                Submission.id <= submission.id,
+            )
+        )
+        or 0
+    )
+
+
 def extra_attempts(session: so.Session, assignment_id: int, student_id: int) -> int:
     """Attempts granted to the student on top of the assignment's limit."""
     from grader.models.accommodations import AttemptGrant

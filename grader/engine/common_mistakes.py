@@ -65,6 +65,16 @@ def transposed(expected: Value, got: Value | None, tol: Tolerance) -> bool:
         and close(e.T, g, tol))
 
 
+def near_miss(expected: Value, got: Value | None, tol: Tolerance) -> bool:
+    """Right shape, finite, and within a tolerance 1000 times looser: right but for precision."""
+    loose = Tolerance(rtol=tol.rtol * NEAR_MISS_FACTOR, atol=tol.atol * NEAR_MISS_FACTOR)
+    return close(expected, got, loose)
+
+
+#: How much looser than the assignment's tolerance a near miss may be (float32 is ~1e-7).
+NEAR_MISS_FACTOR = 1000.0
+
+
 def shape_mismatch(expected: Value, got: Value | None, tol: Tolerance) -> bool:
     """The right values in the right order, in another shape: (C,) for (C, 1), say."""
     return _mistake_in_some(

@@ -51,6 +51,16 @@ def check_array(expected: np.ndarray, got: object, tol: Tolerance, label: str = 
         return Verdict(
             False, f"{where}expected shape {_shape(expected.shape)}, got {_shape(arr.shape)}"
         )
+    # The common case first, in few passes: every value within tolerance. NaN and inf are
+    # never within (expected values are finite), so this also proves the values finite.
+    with np.errstate(all="ignore"):
+        diff = np.abs(arr - expected)
+        scale = np.abs(expected)
+        if bool((diff <= tol.atol + tol.rtol * scale).all()):
+            rel = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
+            rel[(scale == 0) & (diff > 0)] = np.inf
+            return Verdict(True, "", float(diff.max()) if diff.size else 0.0,
+                           float(rel.max()) if rel.size else 0.0)
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         return Verdict(False, f"{where}{bad} value(s) are nan or inf")
@@ -96,5 +106,32 @@ def check(expected: Value, got: Value | None, tol: Tolerance) -> Verdict:
 
 
 def close(expected: Value, got: Value | None, tol: Tolerance) -> bool:
-    """Whether ``got`` matches ``expected``: the test diagnoses use on known-wrong variants."""
+    """Whether ``got`` matches ``expected`` as a right answer (finite, within tolerance)."""
     return check(expected, got, tol).passed
+
+
+def _same_array(value: np.ndarray, got: object, tol: Tolerance) -> bool:
+    arr = _plain_array(got)
+    if arr is None or arr.shape != value.shape:
+        return False
+    with np.errstate(all="ignore"):
+        arr = arr.astype(np.float64)
+        finite = np.isfinite(value)
+        if not np.array_equal(finite, np.isfinite(arr)):
+            return False
+        if not np.array_equal(value[~finite], arr[~finite], equal_nan=True):
+            return False
+        return bool(np.all(np.abs(arr[finite] - value[finite])
+                           <= tol.atol + tol.rtol * np.abs(value[finite])))
+
+
+def same(value: Value, got: Value | None, tol: Tolerance) -> bool:
+    """Whether ``got`` is ``value``, nan and inf included where ``value`` has them.
+
+    How a known-wrong answer is recognised: a wrong variant may itself give nan (an overflow,
+    0/0), and a student whose code makes the same mistake gets nan in the same places.
+    """
+    if isinstance(value, dict):
+        return (type(got) is dict and set(got) == set(value)
+                and all(_same_array(value[k], got[k], tol) for k in value))
+    return _same_array(value, got, tol)

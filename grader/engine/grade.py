@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from grader.engine.plugin import AssignmentPlugin, Case, Part
 from grader.engine.registry import get_plugin
 from grader.engine.result import GradeResult, PartResult, PartStatus, SubmissionStatus
-from grader.engine.runner_contract import PartCall, Runner, RunReport, Value
+from grader.engine.runner_contract import PartCall, Runner, RunReport, StagedRunner, Value
 from grader.engine.score import Expected, score_part
 
 #: Seeds are drawn below this bound so they fit every database's integer column.
@@ -65,13 +65,25 @@ def grade(
         a = with_points(a, points)
     seed = draw_seed() if seed is None else seed
     t0 = time.perf_counter()
-    cases = a.make_cases(seed)
-    expected = {p.name: [_expected(p, c) for c in cases[p.name]] for p in a.parts}
+    # A staged runner starts the sandbox and imports the module while the cases are made.
+    pending = None
+    if isinstance(runner, StagedRunner):
+        pending = runner.begin(code, [p.name for p in a.parts], a.limits)
+    try:
+        cases = a.make_cases(seed)
+        expected = {p.name: [_expected(p, c) for c in cases[p.name]] for p in a.parts}
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
     timings = {"cases": _ms(t0)}
 
     t1 = time.perf_counter()
     calls = [PartCall(p.name, tuple(c.args for c in cases[p.name])) for p in a.parts]
-    report = runner.run(code, calls, a.limits)
+    if pending is not None:
+        report = pending.finish(calls)
+    else:
+        report = runner.run(code, calls, a.limits)
     timings["run"] = _ms(t1)
 
     t2 = time.perf_counter()
@@ -144,9 +156,13 @@ def _import_failure(a: AssignmentPlugin, seed: int, report: RunReport) -> GradeR
         feedback = (f"Importing your file used more than {limits.memory_bytes // 2**20} MiB of "
                     "memory, so no part could be graded.")
         overall, part_status = "graded", "memory"
+    # The reason is said once, in the submission's feedback; each part only points to it.
+    why = {"timeout": "importing the file took too long",
+           "memory": "importing the file used too much memory"}.get(
+               status, "the file could not be imported")
     parts = [
         PartResult(name=p.name, score=0.0, max_score=p.points, status=part_status,
-                   feedback="Not graded: " + feedback.split(". ")[0] + ".")
+                   feedback=f"Not graded: {why} (see the message above).")
         for p in a.parts
     ]
     return GradeResult(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
-from grader.engine.runner_contract import Arg, Limits, Value
+from grader.engine.runner_contract import Arg, ErrorInfo, Limits, Value
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Observation:
     expected: Value
     got: Value | None
     passed: bool
+    #: What the code raised instead of answering, if it did.
+    error: ErrorInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,11 @@ class Mistake:
 
     Either ``variant`` computes the wrong answer this mistake gives for a case (the engine
     compares the student's output with it), or ``rule`` looks at all of a part's cases at once
-    (for patterns such as "right for small logits, wrong for large ones").
+    (for patterns such as "right for small logits, wrong for large ones"), or ``term`` gives an
+    additive term of the right answer (for a dict answer, a dict of the keys it is part of):
+    the mistake is that term taken with another constant factor (missing, negated, halved...),
+    and the engine says which factor ("your regularization term is a quarter of the expected
+    one") before ``message``.
     """
 
     code: str
@@ -62,6 +69,12 @@ class Mistake:
     message: str
     variant: Callable[[str, tuple[Arg, ...]], Value | list[Value] | None] | None = None
     rule: Callable[[str, Sequence[Observation]], bool] | None = None
+    term: Callable[[str, tuple[Arg, ...]], Value | None] | None = None
+    #: What the term is called in the feedback, e.g. "regularization term".
+    term_name: str = "term"
+    #: Tried only when nothing else explains the part (for hints that locate a mistake
+    #: rather than name it, e.g. "the forward pass inside gradients() is off").
+    fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,13 @@ class AssignmentPlugin:
     generic_messages: Mapping[str, str] = field(default_factory=dict)
     handout_path: Path | None = None
     starter_path: Path | None = None
+    #: The module the parts' reference functions are defined in: ``autograde selfcheck``
+    #: grades mutants of its source to measure how well the cases and catalog catch mistakes.
+    reference_module: ModuleType | None = None
+    #: ``draw_inputs(part, rng)``: one valid input of a part (its positional arguments) drawn
+    #: from anywhere in the ranges the handout allows, independently of ``make_cases``. The
+    #: selfcheck's oracle compares a mutant with the reference on many of these.
+    draw_inputs: Callable[[str, np.random.Generator], tuple[Arg, ...]] | None = None
 
     @property
     def max_score(self) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -107,6 +107,31 @@ class Runner(Protocol):
         Raises:
             RunnerError: the runner itself failed (our fault, never the student's).
         """
+        ...
+
+
+class PendingRun(Protocol):
+    """A submission being imported while its cases are still being made."""
+
+    def finish(self, calls: Sequence[PartCall]) -> RunReport:
+        """Run every part's cases (the parts named at ``begin``, in order) and report.
+
+        Raises:
+            RunnerError: the runner itself failed.
+        """
+        ...
+
+    def cancel(self) -> None:
+        """Give up on the submission (nothing is reported)."""
+        ...
+
+
+@runtime_checkable
+class StagedRunner(Runner, Protocol):
+    """A runner that can start importing before the cases exist (``run`` = begin + finish)."""
+
+    def begin(self, code: str, names: Sequence[str], limits: Limits) -> PendingRun:
+        """Start importing ``code`` now; the parts ``names`` get their cases at ``finish``."""
         ...
 
 

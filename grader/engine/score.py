@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,7 +34,29 @@ def _describe_inputs(part: Part, case: Case) -> str:
     return ", ".join(shown)
 
 
+#: The error type a runner reports when the code returned but its value was refused (a
+#: np.matrix, a string, complex numbers...): a wrong answer, not an exception.
+REFUSED = "InvalidReturn"
+
+_REFUSED_NUMPY = re.compile(
+    r"returned an? (matrix|MaskedArray|memmap|recarray|chararray); return a plain numpy\.ndarray")
+
+
+def _refused_text(message: str) -> str:
+    """The runner's words for a refused value, naming numpy's own classes as np.<name>."""
+    m = _REFUSED_NUMPY.fullmatch(message)
+    if m:
+        return f"returned np.{m.group(1)}; return a numpy.ndarray"
+    return message or "returned a value that is not a numpy.ndarray"
+
+
+def _refused(ret: CaseReturn) -> bool:
+    return ret.error is not None and ret.error.type == REFUSED
+
+
 def _error_text(err: ErrorInfo) -> str:
+    if err.type == REFUSED:
+        return _refused_text(err.message)
     text = f"raised {err.type}: {err.message}" if err.message else f"raised {err.type}"
     if err.traceback:
         text += "\n" + "\n".join(f"  {line}" for line in err.traceback)
@@ -83,8 +106,9 @@ def score_part(
     for case, exp, ret in zip(cases, expected, run.returns, strict=False):
         verdict = _judge(exp, ret, assignment)
         verdicts.append(verdict)
-        seen.append(Observation(case, exp.value, ret.value, verdict.passed))
-        if ret.error is not None and first_error is None and not verdict.passed:
+        seen.append(Observation(case, exp.value, ret.value, verdict.passed, ret.error))
+        if (ret.error is not None and not _refused(ret) and first_error is None
+                and not verdict.passed):
             first_error = ret.error
     passed = sum(v.passed for v in verdicts)
     result.cases_passed = passed
@@ -100,7 +124,8 @@ def score_part(
         status = "error"
     else:
         first_bad = next(i for i, v in enumerate(verdicts) if not v.passed)
-        status = "error" if run.returns[first_bad].error is not None else "failed"
+        ret = run.returns[first_bad]
+        status = "error" if ret.error is not None and not _refused(ret) else "failed"
     result.status = status
     if status == "passed":
         result.feedback = f"All {total} cases passed."

@@ -37,6 +37,7 @@ from grader.lti.launch import begin_login, verify_launch
 from grader.lti.provision import provision
 from grader.models import Assignment, Course, LtiContext, LtiResourceLink, User, utcnow
 from grader.web.login import log_in, session_user
+from grader.web.render import plural
 from grader.web.security import frame_ancestors_directive
 
 bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates")
@@ -376,7 +377,7 @@ def resend_scores(assignment_id: int) -> Response:
         if line.outbox is None:
             count += len(note_score_change(db.session, assignment.id, line.student.id))
     db.session.commit()
-    flash(f"{count} score(s) queued for sending to the LMS.", "success")
+    flash(f"{plural(count, 'score')} queued for sending to the LMS.", "success")
     return redirect(url_for("lti.reconcile", assignment_id=assignment_id), 303)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response, send_from_directory
 
 
 def init_app(app: Flask) -> None:
@@ -15,3 +15,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(student.bp)
     app.register_blueprint(instructor.bp)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
+
+
+def _favicon() -> Response:
+    # Browsers ask for /favicon.ico whatever the page links: answer with our icon, not a 404.
+    return send_from_directory("static", "favicon.svg", mimetype="image/svg+xml", max_age=86400)

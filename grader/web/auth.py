@@ -52,7 +52,7 @@ def login_required(role: str | None = None) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             user = current_user()
             if user is None:
-                return redirect(url_for("auth.login", next=request.full_path))
+                return redirect(_login_url())
             if role is not None and user.role != role:
                 abort(404)
             return view(*args, **kwargs)
@@ -60,6 +60,15 @@ def login_required(role: str | None = None) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorator
+
+
+def _login_url() -> str:
+    # Back to this page after logging in: its path, and its query only if it has one; the
+    # dashboard is where a login lands anyway.
+    here = request.full_path if request.query_string else request.path
+    if here == url_for("student.dashboard"):
+        return url_for("auth.login")
+    return url_for("auth.login", next=here)
 
 
 def user() -> User:

@@ -14,7 +14,7 @@ from grader.domain.diagnoses import feedback_details
 from grader.domain.diagnoses import message as diagnosis_message
 from grader.exceptions import AutogradeError, Forbidden, NotFound
 from grader.extensions import db
-from grader.models import GradingRun
+from grader.models import GradingRun, LtiResourceLink
 from grader.web import render
 from grader.web.auth import current_user
 
@@ -29,14 +29,22 @@ def sandbox_level() -> str | None:
     return level if level and level != "full" else None
 
 
+def linked_to_lms(assignment_id: int) -> bool:
+    """Whether an LMS link opens the assignment (then its LMS grades page is worth a tab)."""
+    return db.session.scalar(
+        sa.select(LtiResourceLink.id).where(LtiResourceLink.assignment_id == assignment_id)
+        .limit(1)) is not None
+
+
 def init_context(app: Flask) -> None:
     """Template globals and filters."""
     app.jinja_env.filters["when"] = render.when
     app.jinja_env.filters["points"] = render.points
+    app.jinja_env.filters["plural"] = render.plural
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        if request.blueprint not in ("auth", "student", "instructor"):
+        if request.blueprint not in ("auth", "student", "instructor", "lti"):
             return {}
         user = current_user()
         return {
@@ -44,6 +52,7 @@ def init_context(app: Flask) -> None:
             "weak_sandbox": sandbox_level() if user is not None else None,
             "diagnosis_message": diagnosis_message,
             "feedback_details": feedback_details,
+            "linked_to_lms": linked_to_lms,
         }
 
 

@@ -42,3 +42,8 @@ def points(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def plural(value: float, word: str, many: str | None = None) -> str:
+    """A count with its noun: "1 assignment", "2 assignments", "1.5 days"."""
+    return f"{points(value)} {word if value == 1 else (many or word + 's')}"

@@ -12,7 +12,7 @@ from grader.domain.accommodations import audit_trail
 from grader.domain.course_admin import courses_of
 from grader.domain.queue import QueueStanding, queue_standing
 from grader.domain.standing import student_standing
-from grader.domain.submissions import due_date_for, submissions_of
+from grader.domain.submissions import due_date_for, submissions_of, upload_number
 from grader.domain.uploads import submit
 from grader.engine.registry import UnknownAssignment, get_plugin
 from grader.extensions import db
@@ -22,6 +22,7 @@ from grader.web import render
 from grader.web.access import assignment_for_student, submission_for
 from grader.web.auth import login_required, user
 from grader.web.context import back, register_error_pages
+from grader.web.status import PENDING, status_message
 
 bp = Blueprint("student", __name__)
 register_error_pages(bp)
@@ -116,6 +117,11 @@ def _show_feedback(submission: Submission, as_instructor: bool) -> bool:
     return assignment.feedback_before_due or due is None or utcnow() >= due
 
 
+def _max_score(submission: Submission) -> float:
+    found = submission.max_score
+    return found if found is not None else submission.assignment.max_score
+
+
 def _results_context(submission: Submission, as_instructor: bool) -> dict[str, Any]:
     return {
         "queue": _queue(submission),
@@ -138,7 +144,11 @@ def submission(submission_id: int) -> str:
     if as_instructor:
         extra = {"code_html": render.python(found.code),
                  "trail": audit_trail(db.session, found.assignment_id, found.student_id)}
-    return render_template("submission.html", **_results_context(found, as_instructor), **extra)
+    context = _results_context(found, as_instructor)
+    return render_template(
+        "submission.html", **context, **extra,
+        upload_no=upload_number(db.session, found),
+        status_text=_status_text(found, context["queue"]))
 
 
 @bp.get("/submissions/<int:submission_id>/results")
@@ -155,18 +165,28 @@ def status(submission_id: int) -> dict[str, Any]:
     """Where grading stands, for the page to poll."""
     found, _ = submission_for(user(), submission_id)
     queue = _queue(found)
+    queue_position = queue.position if queue else None
     return {
         "id": found.id,
         "status": found.status,
-        "done": found.status not in ("queued", "running"),
-        "queue_position": queue.position if queue else None,
+        "done": found.status not in PENDING,
         "estimated_wait_s": queue.estimated_wait_s if queue else None,
         "grading_delayed": queue.delayed if queue else False,
         "queue_message": queue.message if queue else "",
         "score": found.score,
-        "max_score": found.max_score if found.max_score is not None
-        else found.assignment.max_score,
+        "max_score": _max_score(found),
+        "attempt": found.attempt,
+        "queue_position": queue_position,
+        "message": _status_text(found, queue),
     }
+
+
+def _status_text(submission: Submission, queue: QueueStanding | None) -> str:
+    """What the page's live region says: where a waiting submission stands in the queue (or
+    that grading is delayed), else how grading ended."""
+    if queue is not None:
+        return queue.message
+    return status_message(submission.status, submission.score, _max_score(submission))
 
 
 @bp.get("/submissions/<int:submission_id>/download")

@@ -9,6 +9,7 @@ from grader.engine.plugin import AssignmentPlugin, Part, Tolerance
 from grader.engine.runner_contract import Arg, Limits, Value
 from reference.softmax_backprop import solution as ref
 from reference.softmax_backprop.cases import make_cases
+from reference.softmax_backprop.domain import draw_inputs
 from reference.softmax_backprop.mistakes import CATALOG, GENERIC_MESSAGES
 
 _HERE = Path(__file__).parent
@@ -47,4 +48,6 @@ ASSIGNMENT = AssignmentPlugin(
     generic_messages=GENERIC_MESSAGES,
     handout_path=_HERE / "handout.md",
     starter_path=_HERE / "starter.py",
+    reference_module=ref,
+    draw_inputs=draw_inputs,
 )

@@ -15,6 +15,8 @@ import numpy as np
 from grader.engine.plugin import Mistake, Observation
 from grader.engine.runner_contract import Arg, Value
 from reference.softmax_backprop import solution as ref
+from reference.softmax_backprop.localise import LOCALISED
+from reference.softmax_backprop.terms import TERMS
 
 Array = np.ndarray
 
@@ -70,13 +72,35 @@ def _with_reg(part: str, args: tuple[Arg, ...], coef_w1: float, coef_w2: float,
     return None
 
 
-def _reg_coefficient(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
-    found = [_with_reg(part, args, c, c) for c in (1.0, 0.0)]
-    if part == "gradients":  # one layer right, the other wrong
-        found += [_with_reg(part, args, 2.0, c) for c in (1.0, 0.0)]
-        found += [_with_reg(part, args, c, 2.0) for c in (1.0, 0.0)]
-    out = [v for v in found if v is not None]
-    return out or None
+def _dz3_negated(part: str, args: tuple[Arg, ...]) -> Value | None:
+    """gradients() with y - a3 for a3 - y: every data term negated, the regularization not."""
+    if part != "gradients":
+        return None
+    x, y, W1, b1, W2, b2 = map(_f, args[:6])
+    lam = float(args[6])
+    f = ref.forward(x, W1, b1, W2, b2)
+    dz3 = -ref.grad_z3(f["a3"], y)
+    return {"W1": ref.grad_W1(dz3, W2, f["z2"], x, W1, lam), "b1": ref.grad_b1(dz3, W2, f["z2"]),
+            "W2": ref.grad_W2(dz3, f["a2"], W2, lam), "b2": ref.grad_b2(dz3)}
+
+
+def _relu_at_zero(part: str, seen: Sequence[Observation]) -> bool:
+    """Right wherever z2 has no exact zeros, wrong on some case where it has."""
+    zeros = [o for o in seen if "relu_zeros" in o.case.tags]
+    others = [o for o in seen if "relu_zeros" not in o.case.tags]
+    return bool(zeros) and all(o.passed for o in others) and not all(o.passed for o in zeros)
+
+
+def _reg_term(part: str, args: tuple[Arg, ...]) -> Value | None:
+    """The regularization term 2·lam·W of dW2, dW1, or both keys of gradients()."""
+    if part == "grad_W2":
+        return 2.0 * float(args[3]) * _f(args[2])
+    if part == "grad_W1":
+        return 2.0 * float(args[5]) * _f(args[4])
+    if part == "gradients":
+        lam = float(args[6])
+        return {"W1": 2.0 * lam * _f(args[2]), "W2": 2.0 * lam * _f(args[4])}
+    return None
 
 
 def _reg_wrong_weight(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
@@ -112,18 +136,37 @@ def _missing_relu_mask(part: str, args: tuple[Arg, ...]) -> Value | None:
     return None
 
 
+def _softmax_over(z: Array, shift: int | None, norm: int | None) -> Array:
+    """exp(z - max over ``shift``) normalised over ``norm`` (None: the whole matrix)."""
+    with np.errstate(all="ignore"):
+        e = np.exp(z - z.max(axis=shift, keepdims=True))
+        out: Array = e / e.sum(axis=norm, keepdims=True)
+    return out
+
+
+def _wrong_sums(d: Array) -> list[Array]:
+    """A bias gradient summed over the examples' axis, or over everything, kept or not."""
+    return [d.sum(axis=0, keepdims=True), d.sum(axis=0), d.sum(keepdims=True),
+            np.asarray(d.sum())]
+
+
 def _wrong_axis(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
     if part == "softmax":
+        # Shifted and normalised over rows, or over the whole matrix, or shifted by the whole
+        # matrix's maximum (nan where a column lies far below it).
         z = _f(args[0])
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return [e / e.sum(axis=1, keepdims=True)]
+        pairs = [(1, 1), (1, 0), (0, 1), (None, 1), (0, None), (1, None), (None, None),
+                 (None, 0)]
+        return [_softmax_over(z, shift, norm) for shift, norm in pairs]
+    if part == "softmax_backward":
+        z, da = map(_f, args)
+        a = ref.softmax(z)
+        return [a * (da - (a * da).sum(axis=axis, keepdims=True)) for axis in (1, None)]
     if part == "grad_b2":
-        dz3 = _f(args[0])
-        return [dz3.sum(axis=0, keepdims=True), dz3.sum(axis=0)]
+        return list(_wrong_sums(_f(args[0])))
     if part == "grad_b1":
         dz3, W2, z2 = map(_f, args)
-        dz2 = (W2.T @ dz3) * ref.relu_mask(z2)
-        return [dz2.sum(axis=0, keepdims=True), dz2.sum(axis=0)]
+        return list(_wrong_sums((W2.T @ dz3) * ref.relu_mask(z2)))
     if part == "gradients":  # one or both bias gradients summed over the wrong axis
         x, y, W1, b1, W2, b2 = map(_f, args[:6])
         g = ref.gradients(x, y, W1, b1, W2, b2, float(args[6]))
@@ -131,12 +174,40 @@ def _wrong_axis(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
         dz3 = ref.grad_z3(f["a3"], y)
         dz2 = (W2.T @ dz3) * ref.relu_mask(f["z2"])
         found: list[Value] = []
-        for keep in (True, False):
-            wrong_b2 = dz3.sum(axis=0, keepdims=keep)
-            wrong_b1 = dz2.sum(axis=0, keepdims=keep)
-            found += [{**g, "b2": wrong_b2}, {**g, "b1": wrong_b1},
-                      {**g, "b1": wrong_b1, "b2": wrong_b2}]
+        for wrong_b2, wrong_b1 in zip(_wrong_sums(dz3), _wrong_sums(dz2), strict=True):
+            found += [{**g, "b2": wrong_b2}, {**g, "b1": wrong_b1}]
         return found
+    return None
+
+
+def _not_normalised(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
+    if part != "softmax":
+        return None
+    z = _f(args[0])
+    with np.errstate(all="ignore"):
+        return [np.exp(z - z.max(axis=0, keepdims=True)), np.exp(z)]
+
+
+def _relu_mask_inverted(part: str, args: tuple[Arg, ...]) -> list[Value] | None:
+    """The ReLU derivative taken as 1 where z2 < 0 (or <= 0) instead of z2 > 0."""
+    def masks(z2: Array) -> list[Array]:
+        return [(z2 < 0).astype(np.float64), (z2 <= 0).astype(np.float64)]
+
+    if part == "grad_W1":
+        dz3, W2, z2, x, W1 = map(_f, args[:5])
+        reg = 2.0 * float(args[5]) * W1
+        return [((W2.T @ dz3) * m) @ x.T + reg for m in masks(z2)]
+    if part == "grad_b1":
+        dz3, W2, z2 = map(_f, args)
+        return [((W2.T @ dz3) * m).sum(axis=1, keepdims=True) for m in masks(z2)]
+    if part == "gradients":
+        x, y, W1, b1, W2, b2 = map(_f, args[:6])
+        lam = float(args[6])
+        g = ref.gradients(x, y, W1, b1, W2, b2, lam)
+        f = ref.forward(x, W1, b1, W2, b2)
+        dz3 = ref.grad_z3(f["a3"], y)
+        return [{**g, "W1": ((W2.T @ dz3) * m) @ x.T + 2.0 * lam * W1,
+                 "b1": ((W2.T @ dz3) * m).sum(axis=1, keepdims=True)} for m in masks(f["z2"])]
     return None
 
 
@@ -151,11 +222,30 @@ def _jacobian_diagonal_only(part: str, args: tuple[Arg, ...]) -> Value | None:
     return None
 
 
+#: Beyond this, exp overflows in float64.
+_EXP_OVERFLOW = float(np.log(np.finfo(np.float64).max))
+
+
+def _overflowed(o: Observation) -> bool:
+    """nan or inf in the output of a column whose largest logit makes exp overflow."""
+    z, got = _f(o.case.args[0]), o.got
+    if type(got) is not np.ndarray or got.dtype.kind not in "fiu":
+        return False
+    with np.errstate(all="ignore"):
+        bad = ~np.isfinite(got.astype(np.float64))
+    if z.ndim == 1:  # softmax_jacobian: one column, a (C, C) answer
+        return bool(z.max() > _EXP_OVERFLOW and bad.any())
+    if got.shape != z.shape:
+        return False
+    return bool(np.any(bad.any(axis=0) & (z.max(axis=0) > _EXP_OVERFLOW)))
+
+
 def _numerically_unstable(part: str, seen: Sequence[Observation]) -> bool:
-    """Right on every ordinary case, wrong on at least one large-logit case."""
+    """Right on every ordinary case; nan or inf on a large-logit case, where exp overflows."""
     large = [o for o in seen if "large_logits" in o.case.tags]
     small = [o for o in seen if "large_logits" not in o.case.tags]
-    return bool(large) and all(o.passed for o in small) and not all(o.passed for o in large)
+    return (bool(large) and all(o.passed for o in small)
+            and any(not o.passed and _overflowed(o) for o in large))
 
 
 CATALOG: tuple[Mistake, ...] = (
@@ -167,9 +257,8 @@ CATALOG: tuple[Mistake, ...] = (
     ),
     Mistake(
         "reg_coefficient", ("grad_W2", "grad_W1", "gradients"),
-        "The regularization term is off: the derivative of lam·||W||² is 2·lam·W (not lam·W, "
-        "and not missing).",
-        variant=_reg_coefficient,
+        "The derivative of lam·||W||² is 2·lam·W.",
+        term=_reg_term, term_name="regularization term",
     ),
     Mistake(
         "reg_wrong_weight", ("grad_W1", "gradients"),
@@ -185,9 +274,27 @@ CATALOG: tuple[Mistake, ...] = (
     ),
     Mistake(
         "wrong_axis", ("softmax",),
-        "You normalised over the wrong axis: examples are columns, so softmax normalises each "
-        "column (sum and max over axis=0, with keepdims=True).",
+        "You normalised or shifted over the wrong axis: examples are columns, so softmax "
+        "subtracts each column's own maximum and divides by each column's own sum "
+        "(axis=0, keepdims=True), not the whole matrix's (no axis) nor each row's.",
         variant=_wrong_axis,
+    ),
+    Mistake(
+        "wrong_axis", ("softmax_backward",),
+        "You summed over the wrong axis: aᵀ·da is one number per column (example), so sum "
+        "a * da over axis=0 with keepdims=True.",
+        variant=_wrong_axis,
+    ),
+    Mistake(
+        "not_normalised", ("softmax",),
+        "Your softmax is not normalised: divide each column's exponentials by their sum, so "
+        "that every column sums to 1.",
+        variant=_not_normalised,
+    ),
+    Mistake(
+        "relu_mask_inverted", ("grad_W1", "grad_b1", "gradients"),
+        "Your ReLU derivative is 1 where z2 is negative: it is 1 where z2 > 0 and 0 elsewhere.",
+        variant=_relu_mask_inverted,
     ),
     Mistake(
         "wrong_axis", ("grad_b2", "grad_b1", "gradients"),
@@ -196,9 +303,20 @@ CATALOG: tuple[Mistake, ...] = (
         variant=_wrong_axis,
     ),
     Mistake(
-        "numerically_unstable", ("softmax",),
-        "Your softmax overflows for large logits: subtract each column's maximum before "
-        "exponentiating (softmax(z) = softmax(z - max z)).",
+        "sign_error", ("gradients",),
+        "Your dz3 has the wrong sign: it is (a3 - y) / N, not (y - a3) / N.",
+        variant=_dz3_negated,
+    ),
+    Mistake(
+        "relu_at_zero", ("grad_W1", "grad_b1", "gradients"),
+        "Your answer is right except where z2 is exactly 0: there the ReLU derivative must be "
+        "0 or 1 (both are accepted), and elsewhere 1[z2 > 0].",
+        rule=_relu_at_zero,
+    ),
+    Mistake(
+        "numerically_unstable", ("softmax", "softmax_jacobian", "softmax_backward"),
+        "Your softmax overflows for large logits (exp(1000) is inf in float64): subtract each "
+        "column's maximum before exponentiating (softmax(z) = softmax(z - max z)).",
         rule=_numerically_unstable,
     ),
     Mistake(
@@ -207,6 +325,8 @@ CATALOG: tuple[Mistake, ...] = (
         "entries -a_i·a_j matter too.",
         variant=_jacobian_diagonal_only,
     ),
+    *TERMS,
+    *LOCALISED,
 )
 
 #: Messages for the engine's generic detectors, in this assignment's words.
@@ -217,4 +337,8 @@ GENERIC_MESSAGES = {
     "differentiates (dW2 = dz3 · a2ᵀ is (C, H) like W2, dW1 is (H, D) like W1).",
     "shape_mismatch": "Right numbers, wrong shape: bias gradients are column vectors (n, 1); "
     "use np.sum(..., axis=1, keepdims=True).",
+    "shape_error": "Your code combines arrays whose shapes do not fit, in the line shown. "
+    "Write the shape of each array in it: x (D, N), y and a3 (C, N), W1 (H, D), b1 (H, 1), "
+    "z2 and a2 (H, N), W2 (C, H), b2 (C, 1), dz3 (C, N); A @ B needs A's columns to equal "
+    "B's rows, and an elementwise product needs equal shapes.",
 }

@@ -1,8 +1,14 @@
 """A live autograde for the browser: the app served on a free port, a real Celery worker with
-the sandbox, a private Redis, SQLite; and headless Chromium driven by Playwright."""
+the sandbox, a private Redis, SQLite; and headless Chromium driven by Playwright.
+
+Every page the tests open can be checked with axe-core (``axe_check``): a serious or critical
+violation of WCAG 2.1 A/AA fails the test; every finding is written to
+``artifacts/accessibility/`` beside the screenshots, whose folder the run prints at the end.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +28,12 @@ from grader.models import utcnow
 from tests.services import REDIS_DBS, ROOT, CeleryWorker, free_port
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+AXE_REPORTS = ROOT / "artifacts" / "accessibility"
 PASSWORD = "browser test pw"
+#: The rules axe runs: WCAG 2.0 and 2.1, levels A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+#: Impacts that fail a test; moderate and minor findings are written to the report only.
+AXE_FAILING = ("serious", "critical")
 
 
 @dataclass
@@ -33,6 +44,9 @@ class Live:
     assignment_id: int
     course_id: int
     worker: CeleryWorker
+    #: The same database through an app that never enqueues: submissions seeded with it stay
+    #: in the state the test leaves them in (waiting, or a grader error).
+    seeder: Any
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +67,7 @@ def live(redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                               password=PASSWORD)
         course = create_course(s, "Deep Learning 101", teacher)
         for email, name in (("ada@example.com", "Ada Lovelace"), ("bob@example.com", "Bob Ross"),
-                            ("cy@example.com", "Cy Young")):
+                            ("cy@example.com", "Cy Young"), ("di@example.com", "Di Kim")):
             enroll(s, course, create_user(s, email, name=name, password=PASSWORD))
         assignment = create_assignment(s, course, "softmax-backprop",
                                        due_at=utcnow() + timedelta(days=3), attempt_limit=5,
@@ -65,7 +79,9 @@ def live(redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Live(f"http://127.0.0.1:{port}", ids[0], ids[1], worker)
+        seeder = create_app({**config, "ENQUEUE": False})
+        yield Live(f"http://127.0.0.1:{port}", ids[0], ids[1], worker, seeder)
+        seeder.extensions["db"].engine.dispose()
     finally:
         server.shutdown()
         thread.join(10)
@@ -104,3 +120,30 @@ def log_in(page: Any, live: Live, email: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+def axe_check(page: Any, name: str) -> dict[str, Any]:
+    """Run axe-core on the page as it is now; fail on serious or critical violations.
+
+    Returns:
+        The axe results (violations only), also written to ``AXE_REPORTS/<name>.json``.
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    results: dict[str, Any] = Axe().run(page, options={
+        "runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}).response
+    AXE_REPORTS.mkdir(parents=True, exist_ok=True)
+    found = [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+              "nodes": [n["target"] for n in v["nodes"]]} for v in results["violations"]]
+    (AXE_REPORTS / f"{name}.json").write_text(json.dumps(
+        {"url": page.url, "violations": found}, indent=2))
+    failing = [v for v in found if v["impact"] in AXE_FAILING]
+    assert not failing, f"{name}: {json.dumps(failing, indent=2)}"
+    return results
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where the screenshots and accessibility reports went."""
+    if SCREENSHOTS.exists() or AXE_REPORTS.exists():
+        terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")
+        terminalreporter.write_line(f"accessibility reports (axe-core): {AXE_REPORTS}")

@@ -19,9 +19,10 @@ def compose() -> dict[str, Any]:
 
 class TestCompose:
     def test_services(self, compose: dict[str, Any]) -> None:
-        """The stack has PostgreSQL, Redis, migrations, web, worker and the sweeper."""
-        assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker",
-                                            "beat", "flower"}
+        """The stack has its HTTPS front, PostgreSQL, Redis, migrations, web, worker, the
+        sweeper and (optional) Flower."""
+        assert set(compose["services"]) == {"caddy", "postgres", "redis", "migrate", "web",
+                                            "worker", "beat", "flower"}
 
     def test_flower_is_optional_local_and_behind_a_password(
         self, compose: dict[str, Any]
@@ -52,8 +53,9 @@ class TestCompose:
         assert services["migrate"]["command"] == ["autograde", "db", "upgrade"]
         assert services["web"]["command"][0] == "gunicorn"
         assert "grader:create_app()" in services["web"]["command"]
-        assert services["worker"]["command"][:4] == ["celery", "-A", "worker.make_celery",
-                                                     "worker"]
+        worker = services["worker"]["command"]
+        assert worker[:3] == ["python", "-m", "worker.sandbox.delegate"]
+        assert worker[3:7] == ["celery", "-A", "worker.make_celery", "worker"]
         assert services["beat"]["command"][:4] == ["celery", "-A", "worker.make_celery", "beat"]
 
     def test_environment(self, compose: dict[str, Any]) -> None:
@@ -82,6 +84,13 @@ class TestCompose:
         assert str(worker["user"]) == "0" and "user" not in web
         assert set(worker["security_opt"]) == {"seccomp=unconfined", "apparmor=unconfined"}
         assert "cap_add" not in web and "ports" not in worker
+
+    def test_worker_gets_its_own_cgroup_to_delegate(self, compose: dict[str, Any]) -> None:
+        """Workers see only their own cgroup, which delegate makes usable for a cgroup per
+        submission before Celery starts."""
+        worker = compose["services"]["worker"]
+        assert worker["cgroup"] == "private"
+        assert worker["command"][:3] == ["python", "-m", "worker.sandbox.delegate"]
 
     def test_workers_share_sandbox_slots(self, compose: dict[str, Any]) -> None:
         """Scaled workers claim sandbox uids through one shared volume of lock files."""

@@ -62,11 +62,11 @@ def poisoned(app: Flask, site: Site) -> dict[str, int]:
         s.get_one(Submission, sub).filename = XSS + ".py"
         s.commit()
         result = graded_result()
-        result["feedback"] = XSS
-        result["output"] = XSS
-        for part in result["parts"]:
-            part.update(feedback=XSS, output=XSS, counterexample=XSS)
-        result["parts"][1]["diagnoses"] = [XSS]
+        result.feedback = XSS
+        result.output = XSS
+        for part in result.parts:
+            part.feedback, part.output, part.counterexample = XSS, XSS, XSS
+        result.parts[1].diagnoses = [XSS]
         record(sub, result)
         broken = submit_as(bob, assignment, "x = 1\n")
         row = s.get_one(Submission, broken)
@@ -133,7 +133,7 @@ class TestStoredXss:
     def test_svg_chart_labels_are_escaped(self) -> None:
         """Chart labels and titles built as SVG strings escape their text."""
         charts = [svg.hbars(XSS, [(XSS, 0.5, XSS)]),
-                  svg.columns(XSS, [(XSS, 3), ("b", 1)], marker=(1, XSS))]
+                  svg.counts(XSS, [(XSS, 3), ("b", 1)], caption=XSS, headers=(XSS, XSS))]
         for chart in charts:
             _assert_escaped(str(chart), "svg")
             assert 'aria-label="&lt;script&gt;' in str(chart)

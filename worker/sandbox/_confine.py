@@ -1,7 +1,10 @@
 """Inside the sandbox: the layers a submission's first process puts around itself.
 
 Order matters: namespaces and mounts need root; then the slot uid (so that RLIMIT_NPROC
-binds), rlimits, a user namespace without capabilities, no_new_privs, Landlock, seccomp.
+binds), a user namespace without capabilities, no_new_privs, Landlock, seccomp. All of this
+happens before the process has read anything of the submission; the rlimits, which depend on
+the assignment's limits, follow once the request is read (lowering a limit needs no
+privilege).
 """
 
 from __future__ import annotations
@@ -45,7 +48,6 @@ def enter(req: dict[str, Any], layers: frozenset[str], keep: list[int]) -> None:
         os.setresgid(req["uid"], req["uid"], req["uid"])
         os.setresuid(req["uid"], req["uid"], req["uid"])
         sc.prctl(sc.PR_SET_DUMPABLE, 1)  # changing uid cleared it; /proc/self must be ours
-    _set_rlimits(req["limits"])
     if "userns" in layers:
         own, group = os.geteuid(), os.getegid()
         sc.unshare(sc.CLONE_NEWUSER)
@@ -86,10 +88,11 @@ def _close_fds_except(keep: list[int]) -> None:
     os.closerange(low, 65536)
 
 
-def _set_rlimits(limits: dict[str, Any]) -> None:
+def set_rlimits(limits: dict[str, Any], nparts: int) -> None:
+    """Per-process limits; the CPU hard limit covers the import and every part in turn."""
     mem = int(limits["memory_bytes"])
     cpu = math.ceil(limits["import_seconds"]) + 1
-    cpu_hard = max(cpu, math.ceil(limits["part_seconds"]) + 1) + 1
+    cpu_hard = cpu + math.ceil(limits["part_seconds"] * max(nparts, 1)) + 1
     for res, value in (
         (resource.RLIMIT_AS, mem),
         (resource.RLIMIT_CPU, cpu),

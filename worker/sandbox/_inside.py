@@ -1,225 +1,344 @@
-"""Inside the sandbox: import the submission once, then run each part in a fresh child.
+"""Inside the sandbox: the submission's first process (the supervisor).
 
-This code runs in the submission's first process (PID 1 of its own PID namespace), forked
-from the zygote. It narrows itself (see :mod:`._confine`), imports the student's module, and
-for every part forks a child that calls the function on fresh copies of each case's inputs
-and writes one frame per case to that part's own pipe.
+Forked by the zygote ahead of its submission, it places itself in the submission's cgroup,
+confines itself (see :mod:`._confine`) and forks the worker (see :mod:`._worker`), which
+waits. Only then does it read its request from the runner: the zygote never sees any of it.
+The supervisor never runs the student's code: the worker imports it and runs the parts one
+after another while the supervisor keeps each part's clock and reports to the runner. After
+a crash, timeout or memory exhaustion it forks a fresh worker, which imports the module again
+(its output discarded) and goes on with the parts that remain. Between parts it kills every
+other process of the sandbox (the worker does it before each part; this process reaps),
+so nothing a part started reaches the next one.
 """
 
 from __future__ import annotations
 
-import gc
-import linecache
+import errno
+import json
 import os
 import select
 import signal
+import socket
 import struct
 import sys
+import time
 import traceback
-import types
 from typing import Any
 
-import numpy as np
+from . import _confine, _errors, _wire, _worker
 
-from . import _confine, _returns, _wire
-
-#: Where the student's source is written (in the scratch directory; set per submission).
-SOURCE = "/tmp/submission.py"
-
-
-def _errinfo(exc: BaseException, lineno: int | None = None) -> bytes:
-    """Describe ``exc`` with only the frames of the student's own file."""
-    try:
-        name = type(exc).__name__
-        message = str(exc)
-    except BaseException:  # noqa: B036 - a student's __str__ may raise anything
-        name, message = "Exception", "(the exception could not be described)"
-    lines = []
-    try:
-        for fr in traceback.extract_tb(exc.__traceback__):
-            if fr.filename == SOURCE:
-                lines.append(f"line {fr.lineno}, in {fr.name}: {(fr.line or '').strip()}")
-    except BaseException:  # noqa: B036 - a corrupted traceback must not stop the report
-        pass
-    doc = {"type": str(name)[:200], "message": str(message)[:_wire.MAX_TEXT],
-           "traceback": lines[-_wire.MAX_TRACEBACK:], "lineno": lineno}
-    return _wire.encode_json(doc)
+_LEN8 = struct.Struct("<Q")
+_INDEX = struct.Struct("<I")
+#: With the request's pipes: the number of parts and the length of the head (see _spare).
+HEAD = struct.Struct("<IQ")
+_MAX_FDS = 250
 
 
-def _write(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _import(code: str) -> tuple[types.ModuleType | None, bytes]:
-    """Import the submission; return the module (or None) and the IMPORTED payload."""
-    try:
-        compiled = compile(code, SOURCE, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        return None, b"syntax_error" + b"\0" + _errinfo(exc, exc.lineno)
-    except (ValueError, MemoryError) as exc:  # e.g. null bytes in the source
-        return None, b"syntax_error" + b"\0" + _errinfo(exc)
-    module = types.ModuleType("submission")
-    module.__file__ = SOURCE
-    sys.modules["submission"] = module
-    try:
-        exec(compiled, module.__dict__)
-    except MemoryError as exc:
-        return None, b"memory\0" + _errinfo(exc)
-    except BaseException as exc:  # noqa: B036 - any exception, SystemExit included
-        return None, b"import_error\0" + _errinfo(exc)
-    return module, b"ok\0"
-
-
-def _run_cases(fn: Any, cases: list[tuple[Any, ...]], chan: int, limit: int) -> None:
-    """Body of a part's child: one frame per case, then END."""
-    for index, args in enumerate(cases):
-        fresh = tuple(a.copy() if type(a) is np.ndarray else a for a in args)
-        try:
-            value = fn(*fresh)
-        except MemoryError:
-            _write(chan, _wire.frame(_wire.MEMORY, struct.pack("<I", index)))
-            return
-        except SystemExit:
-            raise
-        except BaseException as exc:  # noqa: B036 - the student's error is the answer
-            _write(chan, _wire.frame(_wire.ERROR, struct.pack("<I", index) + _errinfo(exc)))
-            continue
-        try:
-            body = _wire.encode_value(_returns.to_plain(value, limit))
-            kind = _wire.VALUE
-        except _returns.InvalidReturn as exc:
-            body, kind = _wire.encode_json({"type": "InvalidReturn", "message": str(exc),
-                                            "traceback": [], "lineno": None}), _wire.ERROR
-        except MemoryError:
-            _write(chan, _wire.frame(_wire.MEMORY, struct.pack("<I", index)))
-            return
-        except BaseException as exc:  # noqa: B036 - a hostile value may raise anything
-            body, kind = _errinfo(exc), _wire.ERROR
-        del value
-        _write(chan, _wire.frame(kind, struct.pack("<I", index) + body))
-    _write(chan, _wire.frame(_wire.END))
-
-
-def _part_child(fn: Any, cases: list[tuple[Any, ...]], chan: int, out: int,
-                keep_closed: list[int], req: dict[str, Any]) -> None:
-    status = 1
-    try:
-        _confine.die_with_parent()
-        os.setpgid(0, 0)
-        for fd in keep_closed:
-            os.close(fd)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        os.close(out)
-        _confine.limit_cpu(req["limits"]["part_seconds"])
-        _run_cases(fn, cases, chan, req["limits"]["result_bytes"])
-        status = 0
-    except SystemExit as exc:
-        status = exc.code if type(exc.code) is int and 0 <= exc.code < 256 else 1
-    except BaseException:  # noqa: B036 - ours or the student's: shown in the part's output
-        status = 70
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except BaseException:  # noqa: B036, S110 - output is best effort
-            pass
-        os._exit(status)
-
-
-def _wait_part(pid: int, seconds: float) -> tuple[int, bool]:
-    """Wait for a part's child up to ``seconds``; kill it then. Return (status, timed_out)."""
-    timed_out = False
-    pidfd = os.pidfd_open(pid)
-    try:
-        ready, _, _ = select.select([pidfd], [], [], seconds)
-        if not ready:
-            timed_out = True
-            os.kill(pid, signal.SIGKILL)
-    finally:
-        os.close(pidfd)
-    _, status = os.waitpid(pid, 0)
-    # Leave nothing behind for the next part: kill every other process of this sandbox. Only
-    # as PID 1 of its own namespace does "every process" mean the sandbox's; else its group.
-    try:
-        os.kill(-1 if os.getpid() == 1 else -pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        while True:
-            os.waitpid(-1, 0)
-    except ChildProcessError:
-        pass
-    return status, timed_out
-
-
-def run_submission(req: dict[str, Any], fds: list[int], layers: frozenset[str]) -> None:
+def run_submission(fds: list[int], layers: frozenset[str], cfg: dict[str, Any]) -> None:
     """Entry point of the submission's first process (never returns)."""
     code = 0
+    parts = None
     try:
-        _main(req, fds, layers)
-    except BaseException:  # noqa: B036 - our own failure: say so, and report it by exit code
+        parts = _setup(fds, layers, cfg)
+        if parts is not None:
+            _main(parts)
+    except BaseException as exc:  # noqa: B036 - our own failure: say so, by exit code too
         code = 70
+        if parts is None:  # before the request: the runner retries on a fresh sandbox
+            code = _wire.SETUP_FAILED
+            if isinstance(exc, OSError) and exc.errno == errno.ENODEV:
+                os._exit(code)  # the runner removed its cgroup: it gave this sandbox up
         traceback.print_exc()
     finally:
         os._exit(code)
 
 
-def _main(req: dict[str, Any], fds: list[int], layers: frozenset[str]) -> None:
-    mod_w, imp_out = fds[1], fds[2]
-    part_fds = [(fds[3 + 2 * k], fds[4 + 2 * k]) for k in range(len(req["parts"]))]
-    os.close(fds[0])  # the runner's control socket stays with the zygote
-    global SOURCE
-    SOURCE = os.path.join(req["scratch"], "submission.py")
-    _confine.enter(req, layers, keep=fds[1:])
-    os.dup2(imp_out, 1)
-    os.dup2(imp_out, 2)
-    os.close(imp_out)
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError("the runner closed the request")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
-    blob = req["args"]
-    cases_per_part: list[list[tuple[Any, ...]]] = []
-    pos = 0
-    for part in req["parts"]:
-        cases = []
-        for _ in range(part["ncases"]):
-            args, pos = _wire.decode_args(blob, pos)
-            cases.append(args)
-        cases_per_part.append(cases)
-    del req["args"], blob
-    code = req["code"]
-    with open(SOURCE, "w", encoding="utf-8") as fh:
-        fh.write(code)
-    linecache.cache[SOURCE] = (len(code), None, code.splitlines(True), SOURCE)
-    gc.collect()
 
-    module, result = _import(code)
-    _flush()
-    _write(mod_w, _wire.frame(_wire.IMPORTED, result))
-    if module is None:
+def _setup(fds: list[int], layers: frozenset[str], cfg: dict[str, Any]) -> _Parts | None:
+    """Place and confine this process, start the worker, read the request's head."""
+    # fds: the runner's control socket, the request socket, and with cgroups: this process's
+    # cgroup.procs twice (v1: memory and pids), the parts' cgroup.procs, pids.current.
+    os.close(fds[0])  # the control socket stays with the zygote
+    req = fds[1]
+    parts_cgroup = pids = -1
+    if cfg["cgroup"]:
+        for fd in fds[2:4]:  # as root, before anything else: all that follows is bounded
+            os.write(fd, b"0")
+            os.close(fd)
+        parts_cgroup, pids = fds[4], fds[5]
+    _errors.SOURCE[0] = os.path.join(cfg["scratch"], "submission.py")
+    keep = [fd for fd in (req, parts_cgroup, pids) if fd >= 0]
+    _confine.enter(cfg, layers, keep=keep)
+    parts = _Parts(parts_cgroup, pids, "namespaces" in layers)
+    parts.req = req
+    parts.spawn()  # ready before the request comes
+
+    sock = socket.socket(fileno=req)
+    try:
+        raw, pipes, _, _ = socket.recv_fds(sock, HEAD.size, _MAX_FDS)
+    finally:
+        sock.detach()  # the fd stays open, for the rest of the request
+    if len(raw) != HEAD.size:
+        return None  # the runner gave up on this sandbox
+    nparts, size = HEAD.unpack(raw)
+    if len(pipes) != 2 + 2 * nparts:
+        raise OSError("the request came with the wrong number of pipes")
+    parts.mod_w, parts.imp_out = pipes[:2]
+    parts.pairs = [(pipes[2 + 2 * k], pipes[3 + 2 * k]) for k in range(nparts)]
+    parts.head = _read_exact(req, size)
+    parts.limits = json.loads(parts.head)["limits"]
+    _confine.set_rlimits(parts.limits, nparts)
+    return parts
+
+
+def _main(parts: _Parts) -> None:
+    """Import, then run the parts once the cases have come."""
+    if not parts.imported():
         return
-    namespace = vars(module)
-    gc.freeze()  # fewer copy-on-write faults in each part's process
-    for k, part in enumerate(req["parts"]):
-        chan, out = part_fds[k]
-        fn = namespace.get(part["name"])
-        if not callable(fn):
-            os.close(chan)
-            os.close(out)
-            _write(mod_w, _wire.frame(_wire.PART_MISSING, struct.pack("<I", k)))
-            continue
-        others = [fd for pair in part_fds[k + 1:] for fd in pair] + [mod_w]
+    (size,) = _LEN8.unpack(_read_exact(parts.req, _LEN8.size))
+    parts.cases = _read_exact(parts.req, size)
+    os.close(parts.req)
+    parts.req = -1
+    parts.run()
+    _report(parts.mod_w, _wire.DONE, b"")
+
+
+def _report(mod_w: int, kind: int, payload: bytes) -> None:
+    _worker.write_all(mod_w, _wire.frame(kind, payload))
+
+
+class _Parts:
+    """The worker's keeper: hands it the import, the cases and each part, keeps the clock.
+
+    The worker gets each part's channel and output pipe with the order to run it, so while
+    one part runs no other part's pipes are within its reach.
+    """
+
+    def __init__(self, cgroup: int, pids: int, namespaced: bool) -> None:
+        self.cgroup, self.pids, self.namespaced = cgroup, pids, namespaced
+        self.wake, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.pid = self.pidfd = -1
+        self.sock: socket.socket | None = None
+        self.mod_w = self.req = self.imp_out = -1
+        self.pairs: list[tuple[int, int]] = []
+        self.head = self.cases = b""
+        self.limits: dict[str, Any] = {}
+
+    # --- the worker's life ---------------------------------------------------------------
+    def spawn(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         _flush()
         pid = os.fork()
         if pid == 0:
-            _part_child(fn, cases_per_part[k], chan, out, others, req)
-        os.close(chan)
-        os.close(out)
-        status, timed_out = _wait_part(pid, req["limits"]["part_seconds"])
-        _write(mod_w, _wire.frame(_wire.PART_EXIT, struct.pack("<IiB", k, status, timed_out)))
-    _write(mod_w, _wire.frame(_wire.DONE))
+            ours.close()
+            mine = [self.mod_w, self.pids, self.req, self.imp_out]
+            for fd in mine + [fd for pair in self.pairs for fd in pair]:
+                if fd >= 0:
+                    os.close(fd)
+            _worker.serve(theirs, self.cgroup, self.namespaced)
+        theirs.close()
+        self.pid, self.pidfd, self.sock = pid, os.pidfd_open(pid), ours
+
+    def _await(self, seconds: float | None) -> tuple[int, int, bytes] | int:
+        """The worker's next message, or how it ended (``_wire.ENDED`` ...)."""
+        assert self.sock is not None
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return _wire.TIMED_OUT
+            ready, _, _ = select.select([self.sock.fileno(), self.pidfd, self.wake], [], [],
+                                        left)
+            if self.wake in ready:
+                self._reap_orphans()
+            if self.sock.fileno() in ready:
+                # A message begun must end within the time left: a hostile worker that sends
+                # half of one cannot stop this clock.
+                self.sock.settimeout(None if left is None else max(left, 0.001))
+                try:
+                    kind, index, payload, fds = _worker.receive(self.sock, 0)
+                except (TimeoutError, ValueError):
+                    return _wire.BROKE_PROTOCOL
+                except (EOFError, OSError):  # ended (unread orders reset the socket)
+                    return _wire.ENDED
+                finally:
+                    self.sock.settimeout(None)
+                return kind, index, payload
+            if self.pidfd in ready:
+                return _wire.ENDED
+
+    def _reap_orphans(self) -> None:
+        """Collect processes a part left behind that have died (they are ours as PID 1), so
+        that the worker sees them gone; the worker's own end is left to its pidfd."""
+        try:
+            while os.read(self.wake, 512):
+                pass
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None or info.si_pid == self.pid:
+                return
+            _reap(info.si_pid)
+
+    def _send(self, kind: int, index: int, payload: bytes = b"", fds: tuple[int, ...] = (),
+              ) -> bool:
+        assert self.sock is not None
+        try:
+            _worker.send(self.sock, kind, index, payload, fds)
+            return True
+        except OSError:
+            return False
+
+    def _end_worker(self) -> int:
+        """Kill the worker (with its process group) and everything it left; its wait status."""
+        for target in (-self.pid, self.pid):
+            try:
+                os.kill(target, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.pidfd)
+        if self.sock is not None:
+            self.sock.close()
+        self.pid = self.pidfd = -1
+        self.sock = None
+        if self.namespaced:
+            self._clear_others()
+        else:
+            try:
+                while True:
+                    os.waitpid(-1, 0)
+            except ChildProcessError:
+                pass
+        return status
+
+    # --- import and parts ----------------------------------------------------------------
+    def imported(self) -> bool:
+        """Have the worker import the module; report the result. Whether it imported."""
+        sent = self._send(_worker.IMPORT, 0, self.head, (self.imp_out,))
+        os.close(self.imp_out)
+        self.imp_out = -1
+        answer = self._await(None) if sent else _wire.ENDED  # the runner keeps this clock
+        if isinstance(answer, tuple) and answer[0] == _worker.IMPORTED:
+            _report(self.mod_w, _wire.IMPORTED, answer[2])
+            return answer[2] == b"ok\0"
+        how = answer if isinstance(answer, int) else _wire.BROKE_PROTOCOL
+        status = self._end_worker()
+        _report(self.mod_w, _wire.IMPORT_FAILED, struct.pack("<iB", status, how))
+        return False
+
+    def _fresh_worker(self) -> bool:
+        """A new worker with the module imported again (its output discarded)."""
+        self.spawn()
+        null = os.open("/dev/null", os.O_WRONLY)
+        ok = self._send(_worker.IMPORT, 0, self.head, (null,))
+        os.close(null)
+        answer = self._await(None) if ok else _wire.ENDED
+        if (isinstance(answer, tuple) and answer[0] == _worker.IMPORTED
+                and answer[2] == b"ok\0" and self._send(_worker.CASES, 0, self.cases)):
+            return True
+        self._end_worker()
+        return False
+
+    def run(self) -> None:
+        """Run every part in turn. The next part's order waits in the worker's socket while a
+        part runs, so the worker goes on without waiting for this process."""
+        self._send(_worker.CASES, 0, self.cases)  # if the worker has gone, part 0 finds out
+        queued = -1  # the last part whose order is with the worker
+        last = len(self.pairs) - 1
+        for k in range(last + 1):
+            if self.pid < 0:
+                queued = -1
+                if not self._fresh_worker():
+                    self._close_pair(k)
+                    self._report_exit(k, 0, _wire.NOT_REIMPORTED)
+                    continue
+            sent = True
+            for j in ([k, k + 1] if self.namespaced else [k]):
+                if queued < j <= last:
+                    sent = self._send(_worker.RUN, j, b"", self.pairs[j]) and sent
+                    queued = j
+            answer = self._await(self.limits["part_seconds"]) if sent else _wire.ENDED
+            self._close_pair(k)
+            if isinstance(answer, tuple) and answer[:2] == (_worker.MISSING, k):
+                _report(self.mod_w, _wire.PART_MISSING, _INDEX.pack(k))
+            elif isinstance(answer, tuple) and answer[:2] == (_worker.DONE, k):
+                if not self.namespaced:  # reduced isolation: a fresh worker for every part
+                    self._end_worker()
+                _report(self.mod_w, _wire.PART_DONE, _INDEX.pack(k))
+            else:
+                how = answer if isinstance(answer, int) else _wire.BROKE_PROTOCOL
+                self._report_exit(k, self._end_worker(), how)
+
+    def _report_exit(self, k: int, status: int, how: int) -> None:
+        _report(self.mod_w, _wire.PART_EXIT, struct.pack("<IiB", k, status, how))
+
+    def _close_pair(self, k: int) -> None:
+        for fd in self.pairs[k]:
+            if fd >= 0:
+                os.close(fd)
+        self.pairs[k] = (-1, -1)
+
+    def _clear_others(self) -> None:
+        """Kill every process of the sandbox but this one and the worker; reap what is ours."""
+        if not self.namespaced:
+            return
+        if self.pids >= 0 and int(os.pread(self.pids, 32, 0) or b"0") <= 2:
+            return  # only this process and the worker (threads would count too)
+        for _ in range(2000):
+            alive = False
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit() or int(entry) in (1, self.pid):
+                    continue
+                pid = int(entry)
+                state, parent = _state(pid)
+                if state == "Z":
+                    if parent == 1:
+                        _reap(pid)
+                    continue
+                if state:
+                    alive = True
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            if not alive:
+                return
+            time.sleep(0.0005)
+
+
+def _state(pid: int) -> tuple[str, int]:
+    """A process's state letter and parent PID ("" when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return "", 0
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return fields[0].decode(), int(fields[1])
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def _flush() -> None:

@@ -40,13 +40,13 @@ def _flatten(value: Any, depth: int, count: list[int]) -> None:
     """Check that ``value`` is a nest of exact lists/tuples of exact numbers."""
     t = type(value)
     if t in _SCALARS:
-        count[0] += 1
-        if count[0] > _MAX_ITEMS:
-            raise InvalidReturn("returned too many numbers")
         return
     if t is list or t is tuple:
         if depth > _wire.MAX_NDIM:
             raise InvalidReturn("returned lists nested too deeply")
+        count[0] += len(value)  # counted up front, so a huge list is refused at once
+        if count[0] > _MAX_ITEMS:
+            raise InvalidReturn("returned too many numbers")
         for item in value:
             _flatten(item, depth + 1, count)
         return
@@ -68,7 +68,7 @@ def _one(value: Any, limit: int) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return _refuse(value)
     if t is list or t is tuple or t in _SCALARS:
-        _flatten(value, 0, [0])
+        _flatten(value, 0, [1])
         try:
             arr = np.array(value, dtype=np.float64)
         except (ValueError, OverflowError) as exc:
@@ -89,8 +89,9 @@ def to_plain(value: Any, limit: int) -> np.ndarray | dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         total = 0
         for key, item in list(value.items()):
-            if type(key) is not str or len(key.encode(errors="replace")) > _wire.MAX_KEY_BYTES:
-                raise InvalidReturn("returned a dict whose keys are not short strings")
+            if (type(key) is not str or not key.isprintable()
+                    or len(key.encode(errors="replace")) > _wire.MAX_KEY_BYTES):
+                raise InvalidReturn("returned a dict whose keys are not short printable strings")
             if type(item) is dict:
                 raise InvalidReturn(f"returned a nested dict under {key!r}")
             out[key] = _one(item, limit - total)

@@ -26,6 +26,8 @@ from grader.engine.runner_contract import (
 )
 
 from . import _wire
+from ._cgroup import SubmissionCgroup
+from ._spare import ZygoteGone
 
 #: How long past a part's limit the sandbox may take to report it killed the part.
 GRACE_SECONDS = 1.0
@@ -46,16 +48,18 @@ class _Capture:
             self.data += chunk[:room]
 
     def text(self) -> str:
-        return self.data.decode("utf-8", errors="replace")
+        """What was captured, as storable text (invalid UTF-8 and NUL shown as U+FFFD)."""
+        return _wire.storable(self.data.decode("utf-8", errors="replace"))
 
 
 @dataclass
 class _Part:
-    call: PartCall
+    name: str
     chan: int
     out: int
     capture: _Capture
     buf: bytearray = field(default_factory=bytearray)
+    ncases: int = 0
     returns: list[CaseReturn] = field(default_factory=list)
     ended: bool = False
     memory: bool = False
@@ -76,8 +80,10 @@ class MalformedError(Exception):
     """The sandbox broke the protocol."""
 
 
-class ZygoteGone(Exception):
-    """The zygote did not start a sandbox, or died while one ran (our failure, not theirs)."""
+#: What parsing hostile bytes may raise. The decoders validate every field before numpy or
+#: json sees it (the property tests feed them arbitrary bytes); ValueError and OverflowError
+#: stay here so that a check missed in a future format change still fails only that part.
+_HOSTILE = (_wire.WireError, MalformedError, struct.error, ValueError, OverflowError)
 
 
 def describe_status(status: int) -> str:
@@ -104,14 +110,19 @@ def _error(doc: dict[str, object]) -> ErrorInfo:
 class Session:
     """Follows one submission from the request to the report."""
 
-    def __init__(self, calls: list[PartCall], limits: Limits, pidfd: int, ctl: int,
-                 mod: int, imp_out: int, part_fds: list[tuple[int, int]], level: str) -> None:
+    def __init__(self, names: list[str], limits: Limits, pidfd: int, ctl: int,
+                 mod: int, imp_out: int, part_fds: list[tuple[int, int]], level: str,
+                 req: int, cgroup: SubmissionCgroup | None = None) -> None:
         self.limits = limits
+        self.cgroup = cgroup
+        self.oom_mark = 0
         self.pidfd, self.ctl, self.mod = pidfd, ctl, mod
         self.imp_out = imp_out
+        self.req = req
+        self.outgoing = bytearray()
         self.imp_capture = _Capture(limits.output_bytes)
-        self.parts = [_Part(c, ch, out, _Capture(limits.output_bytes))
-                      for c, (ch, out) in zip(calls, part_fds, strict=True)]
+        self.parts = [_Part(n, ch, out, _Capture(limits.output_bytes))
+                      for n, (ch, out) in zip(names, part_fds, strict=True)]
         self.level = level
         self.mod_buf = bytearray()
         self.ctl_buf = bytearray()
@@ -122,8 +133,40 @@ class Session:
         self.deadline = time.monotonic() + limits.import_seconds
         self.finished = False
         self.detail = ""
-        for fd in [ctl, mod, imp_out] + [fd for pair in part_fds for fd in pair]:
+        for fd in [ctl, mod, imp_out, req] + [fd for pair in part_fds for fd in pair]:
             os.set_blocking(fd, False)
+
+    def send(self, data: bytes, wait: float = 0.0) -> None:
+        """Queue ``data`` for the sandbox's request pipe and write what fits now; with
+        ``wait``, keep writing for up to that many seconds (the sandbox is reading)."""
+        self.outgoing += data
+        self._write_request()
+        until = time.monotonic() + wait
+        while self.outgoing and self.req >= 0 and time.monotonic() < until:
+            select.select([], [self.req], [], max(until - time.monotonic(), 0))
+            self._write_request()
+
+    def expect(self, calls: list[PartCall]) -> None:
+        """How many cases each part has (the answers are checked against it)."""
+        for part, call in zip(self.parts, calls, strict=True):
+            part.ncases = len(call.cases)
+
+    def _write_request(self) -> None:
+        while self.outgoing and self.req >= 0:
+            try:
+                n = os.write(self.req, self.outgoing[:1 << 20])
+            except BlockingIOError:
+                return
+            except OSError:  # the sandbox has ended: its exit is reported on ctl
+                self.outgoing.clear()
+                break
+            del self.outgoing[:n]
+
+    def abandon(self) -> None:
+        """Kill a sandbox whose cases will never come, and wait until it is gone."""
+        self._kill()
+        select.select([self.pidfd], [], [], 10.0)
+        self.close()
 
     # --- the loop -------------------------------------------------------------------------
     def run(self) -> RunReport:
@@ -148,7 +191,13 @@ class Session:
         if timeout <= 0:
             self._on_deadline()
             return
-        ready, _, _ = select.select(self._watched(), [], [], timeout)
+        if not self.outgoing and self.req >= 0:
+            os.close(self.req)  # every byte of the request is written
+            self.req = -1
+        writing = [self.req] if self.req >= 0 else []
+        ready, can_write, _ = select.select(self._watched(), writing, [], timeout)
+        if can_write:
+            self._write_request()
         for fd in ready:
             if fd not in self._watched():  # closed, or moved on to the next part meanwhile
                 continue
@@ -202,7 +251,7 @@ class Session:
                 self._on_message(kind, payload)
                 if self.finished:
                     return
-        except (_wire.WireError, MalformedError, struct.error):
+        except _HOSTILE:
             self._abort("crashed", "sent malformed data")
 
     def _on_message(self, kind: int, payload: bytes) -> None:
@@ -218,29 +267,51 @@ class Session:
             else:
                 raise MalformedError
             return
+        if kind == _wire.IMPORT_FAILED and self.import_status is None and len(payload) == 5:
+            status, how = struct.unpack("<iB", payload)
+            if self._oom_killed():
+                self._abort("crashed", "")
+                self.import_status = "memory"
+            elif how == _wire.BROKE_PROTOCOL:
+                self._abort("crashed", "sent malformed data")
+            else:
+                self._abort("crashed", f"the submission {describe_status(status)} while being "
+                                       "imported")
+            return
         if self.import_status != "ok" or self.current >= len(self.parts):
             raise MalformedError
         if kind == _wire.PART_MISSING and payload == struct.pack("<I", self.current):
-            self._finish_part("missing", f"no function named {self.parts[self.current].call.name}")
+            self._finish_part("missing", f"no function named {self.parts[self.current].name}")
+        elif kind == _wire.PART_DONE and payload == struct.pack("<I", self.current):
+            self._part_exited(0, False, done=True)
         elif kind == _wire.PART_EXIT and len(payload) == 9:
-            k, status, timed_out = struct.unpack("<IiB", payload)
+            k, status, how = struct.unpack("<IiB", payload)
             if k != self.current:
                 raise MalformedError
-            self._part_exited(status, bool(timed_out))
+            if how == _wire.BROKE_PROTOCOL:
+                self.parts[self.current].malformed = True
+            if how == _wire.NOT_REIMPORTED:
+                self._finish_part("crashed", "not run: importing the module again after the "
+                                             "part before it failed did not succeed")
+            else:
+                self._part_exited(status, how == _wire.TIMED_OUT)
         else:
             raise MalformedError
 
-    def _part_exited(self, status: int, timed_out: bool) -> None:
+    def _part_exited(self, status: int, timed_out: bool, done: bool = False) -> None:
         part = self.parts[self.current]
         self._drain(part)
         if part.malformed:
+            part.returns.clear()  # nothing from a part that broke the protocol is kept
             self._finish_part("crashed", "sent malformed data")
-        elif part.memory:
+        elif part.memory or self._oom_killed():
             self._finish_part("memory", f"ran out of memory (limit {self._mib()} MiB)")
         elif timed_out:
             self._finish_part("timeout", f"exceeded {self.limits.part_seconds:g} s")
         elif part.ended:
             self._finish_part("ok", "")
+        elif done:
+            self._finish_part("crashed", "ended the part without answering every case")
         else:
             self._finish_part("crashed", describe_status(status))
 
@@ -267,7 +338,7 @@ class Session:
             for kind, payload in _wire.split_frames(part.buf,
                                                     self.limits.result_bytes + 65536):
                 self._on_case(part, kind, payload)
-        except (_wire.WireError, MalformedError, struct.error, UnicodeDecodeError):
+        except _HOSTILE:
             # Nothing from a channel that broke the protocol is trusted, earlier cases included.
             part.malformed = True
             part.returns.clear()
@@ -283,13 +354,13 @@ class Session:
         if part.ended or part.memory:
             raise MalformedError
         if kind == _wire.END:
-            if payload or len(part.returns) != len(part.call.cases):
+            if payload or len(part.returns) != part.ncases:
                 raise MalformedError
             part.ended = True
             return
         if len(payload) < 4 or struct.unpack_from("<I", payload)[0] != len(part.returns):
             raise MalformedError
-        if len(part.returns) >= len(part.call.cases):
+        if len(part.returns) >= part.ncases:
             raise MalformedError
         body = payload[4:]
         if kind == _wire.VALUE:
@@ -311,7 +382,13 @@ class Session:
             frames = []
         exited = [p for k, p in frames if k == _wire.EXITED and len(p) == 4]
         if exited:
-            self._on_exit(describe_status(struct.unpack("<i", exited[0])[0]))
+            status = struct.unpack("<i", exited[0])[0]
+            if (self.import_status is None and os.WIFEXITED(status)
+                    and os.WEXITSTATUS(status) == _wire.SETUP_FAILED):
+                # The sandbox could not set itself up (it runs no student code before its
+                # request): our failure, retried on a fresh sandbox.
+                raise ZygoteGone("the sandbox could not set itself up")
+            self._on_exit(describe_status(status))
         elif not chunk:
             # Only the zygote holds the other end: it died (e.g. killed by the host).
             raise ZygoteGone("the sandbox zygote died during a run")
@@ -328,9 +405,14 @@ class Session:
                 break
         if self.finished:
             return
-        if self.import_status is None:
+        if self.import_status is None and self._oom_killed():
+            self._abort("crashed", "")
+            self.import_status = "memory"
+        elif self.import_status is None:
             self._abort("crashed", f"the submission {how} while being imported")
         elif self.current < len(self.parts):
+            if self._oom_killed():
+                self._finish_part("memory", f"ran out of memory (limit {self._mib()} MiB)")
             self._abort("crashed", f"the sandbox process {how}")
         else:
             self.finished = True
@@ -348,7 +430,13 @@ class Session:
         self._finish_part("timeout", f"exceeded {self.limits.part_seconds:g} s")
         self._abort("crashed", "not run: the sandbox stopped responding after a timeout")
 
+    def _oom_killed(self) -> bool:
+        """Whether the OOM killer ended a process of the submission since the mark."""
+        return self.cgroup is not None and self.cgroup.oom_kills() > self.oom_mark
+
     def _next_part(self) -> None:
+        if self.cgroup is not None:
+            self.oom_mark = self.cgroup.oom_kills()
         self.current += 1
         if self.current < len(self.parts):
             self.deadline = time.monotonic() + self.limits.part_seconds + GRACE_SECONDS
@@ -361,8 +449,8 @@ class Session:
             if fd >= 0:
                 os.close(fd)
         part.chan = part.out = -1
-        self.results[part.call.name] = PartRun(
-            name=part.call.name, status=status, returns=tuple(part.returns),
+        self.results[part.name] = PartRun(
+            name=part.name, status=status, returns=tuple(part.returns),
             output=part.capture.text(), detail=detail)
         self._next_part()
 
@@ -388,11 +476,14 @@ class Session:
 
     def close(self) -> None:
         """Close every pipe and the pidfd."""
-        fds = [self.pidfd, self.ctl, self.mod, self.imp_out]
+        fds = [self.pidfd, self.ctl, self.mod, self.imp_out, self.req]
         fds += [fd for p in self.parts for fd in (p.chan, p.out)]
         for fd in fds:
             if fd >= 0:
                 os.close(fd)
+        self.pidfd = self.ctl = self.mod = self.imp_out = self.req = -1
+        for p in self.parts:
+            p.chan = p.out = -1
 
     def _report(self) -> RunReport:
         while self.imp_out >= 0:

@@ -11,6 +11,7 @@ Used on both sides of the boundary; imports only the standard library and numpy.
 from __future__ import annotations
 
 import json
+import re
 import struct
 from typing import Any
 
@@ -29,6 +30,15 @@ IMPORTED = 10
 PART_MISSING = 11
 PART_EXIT = 12
 DONE = 13
+PART_DONE = 14
+IMPORT_FAILED = 15
+# How the worker ended (last byte of PART_EXIT and IMPORT_FAILED).
+ENDED = 0
+TIMED_OUT = 1
+BROKE_PROTOCOL = 2
+NOT_REIMPORTED = 3
+#: Exit code of a sandbox that failed before it read its request (our failure).
+SETUP_FAILED = 75
 # Zygote replies.
 READY = 20
 STARTED = 21
@@ -45,6 +55,8 @@ MAX_KEYS = 64
 MAX_KEY_BYTES = 200
 MAX_TEXT = 2000
 MAX_TRACEBACK = 40
+#: Longest error description: every field at its cap, every character escaped.
+MAX_JSON = 1 << 18
 
 _ARRAY_HEAD = struct.Struct("<BB")
 _DIM = struct.Struct("<Q")
@@ -82,8 +94,8 @@ def encode_array(a: np.ndarray) -> bytes:
     code = _DTYPE_CODE.get(dt)
     if code is None or a.ndim > MAX_NDIM:
         raise WireError(f"cannot send dtype {a.dtype} with {a.ndim} dimensions")
-    head = _ARRAY_HEAD.pack(code, a.ndim) + b"".join(_DIM.pack(n) for n in a.shape)
-    return head + np.ascontiguousarray(a, dtype=dt).tobytes()
+    head = struct.pack(f"<BB{a.ndim}Q", code, a.ndim, *a.shape)
+    return head + a.astype(dt, order="C", copy=False).tobytes()
 
 
 def decode_array(data: bytes, max_bytes: int) -> np.ndarray:
@@ -99,9 +111,16 @@ def decode_array(data: bytes, max_bytes: int) -> np.ndarray:
         raise WireError("short shape")
     shape = tuple(_DIM.unpack_from(data, _ARRAY_HEAD.size + i * _DIM.size)[0]
                   for i in range(ndim))
-    count = 1
+    # Every dimension, and the product of the non-zero ones, must be an array numpy can make
+    # within the byte limit: a shape like (0, 2**63) is zero bytes but no array.
+    count, nonzero = 1, 1
     for n in shape:
+        if n > max(max_bytes, 1):
+            raise WireError("array dimension out of range")
         count *= n
+        nonzero *= max(n, 1)
+    if nonzero * dtype.itemsize > max(max_bytes, dtype.itemsize):
+        raise WireError("array shape out of range")
     nbytes = count * dtype.itemsize
     if nbytes > max_bytes or len(data) - start != nbytes:
         raise WireError("array size does not match its shape")
@@ -139,7 +158,12 @@ def decode_value(data: bytes, max_bytes: int) -> np.ndarray | dict[str, np.ndarr
         (klen,) = struct.unpack_from("<H", data, pos)
         if klen > MAX_KEY_BYTES or len(data) < pos + 2 + klen + _DIM.size:
             raise WireError("bad key")
-        key = data[pos + 2:pos + 2 + klen].decode("utf-8", errors="strict")
+        try:
+            key = data[pos + 2:pos + 2 + klen].decode("utf-8", errors="strict")
+        except UnicodeDecodeError as exc:
+            raise WireError("key is not UTF-8") from exc
+        if not key.isprintable():
+            raise WireError("key is not printable text")
         (blen,) = _DIM.unpack_from(data, pos + 2 + klen)
         pos += 2 + klen + _DIM.size
         if key in out or len(data) < pos + blen:
@@ -203,10 +227,12 @@ def encode_json(obj: object) -> bytes:
 
 
 def decode_json(data: bytes) -> Any:
-    """Decode a JSON document strictly (no NaN, no duplicate surprises beyond json's)."""
+    """Decode a small JSON document strictly (ASCII only, no NaN, no deep nesting)."""
+    if len(data) > MAX_JSON:
+        raise WireError("JSON too long")
     try:
         return json.loads(data.decode("ascii"), parse_constant=_reject)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WireError("bad JSON") from exc
 
 
@@ -226,5 +252,15 @@ def decode_error(data: bytes) -> dict[str, Any]:
             or not all(isinstance(line, str) for line in tb)
             or not (lineno is None or (type(lineno) is int and 0 <= lineno < 1 << 31))):
         raise WireError("bad error values")
-    return {"type": doc["type"][:200], "message": doc["message"][:MAX_TEXT],
-            "traceback": [line[:500] for line in tb], "lineno": lineno}
+    return {"type": storable(doc["type"][:200]), "message": storable(doc["message"][:MAX_TEXT]),
+            "traceback": [storable(line[:500]) for line in tb], "lineno": lineno}
+
+
+def storable(text: str) -> str:
+    """``text`` as valid UTF-8 without NUL: NUL and lone surrogates become U+FFFD."""
+    return _UNSTORABLE.sub(REPLACEMENT, text)
+
+
+#: What stands in for a character that could not be stored.
+REPLACEMENT = "\ufffd"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

@@ -11,7 +11,6 @@ hands the runner a pidfd for it. It stays single-threaded, so user namespaces st
 from __future__ import annotations
 
 import gc
-import json
 import os
 import select
 import shutil
@@ -45,7 +44,10 @@ SITE = "/sandbox/site"
 BOOT = "/sandbox/boot"
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom")
 ALL_LAYERS = ("namespaces", "filesystem", "uid", "userns", "landlock", "seccomp")
-_LEN = struct.Struct("<Q")
+#: A request: whether cgroup fds come along (the sandbox's cgroup.procs twice, the parts'
+#: cgroup.procs, pids.current).
+_REQUEST = struct.Struct("<I")
+_MAX_FDS = 512
 
 
 def _libc_dir() -> str:
@@ -207,18 +209,10 @@ def _fork(layers: set[str] | frozenset[str]) -> int:
             sc.setns(_PIDNS_FD, sc.CLONE_NEWPID)
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
-    chunks, got = [], 0
-    while got < n:
-        chunk = sock.recv(min(n - got, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def _serve(sock: socket.socket, layers: frozenset[str]) -> None:
+def _serve(sock: socket.socket, layers: frozenset[str], uid: int) -> None:
+    """Fork a sandbox per request. A request is a fixed-size header and fds: the zygote never
+    reads anything of a submission (its source, inputs and pipes travel on a socket that only
+    the forked sandbox reads), so no later sandbox can find them in the memory it inherits."""
     from . import _inside, _wire
 
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -239,31 +233,32 @@ def _serve(sock: socket.socket, layers: frozenset[str]) -> None:
         if sock.fileno() not in ready:
             continue
         try:
-            head, fds, _, _ = socket.recv_fds(sock, _LEN.size, 512)
+            head, fds, _, _ = socket.recv_fds(sock, _REQUEST.size, _MAX_FDS)
             if not head:
                 raise EOFError
-            payload = _recv_exact(sock, _LEN.unpack(head)[0])
         except (EOFError, ConnectionError):
             _reap(live, _wire)  # the runner has gone: tidy up and leave
             for _, scratch in live.values():
                 if scratch != "/tmp":
                     shutil.rmtree(scratch, ignore_errors=True)
             return
-        (jlen,) = struct.unpack_from("<I", payload)
-        req = json.loads(payload[4:4 + jlen])
-        req["args"] = payload[4 + jlen:]
-        del payload
-        req["scratch"] = "/tmp"  # a private tmpfs in the submission's mount namespace
+        (cgroup,) = _REQUEST.unpack(head) if len(head) == _REQUEST.size else (-1,)
+        if cgroup not in (0, 1) or len(fds) != 2 + 4 * cgroup:
+            for fd in fds:
+                os.close(fd)
+            continue
+        scratch = "/tmp"  # a private tmpfs in the submission's mount namespace
         if "namespaces" not in layers:  # reduced: a private directory on the host instead
-            req["scratch"] = tempfile.mkdtemp(prefix="autograde-sandbox-")
+            scratch = tempfile.mkdtemp(prefix="autograde-sandbox-")
             if "uid" in layers:
-                os.chown(req["scratch"], req["uid"], req["uid"])
+                os.chown(scratch, uid, uid)
+        cfg = {"uid": uid, "scratch": scratch, "cgroup": bool(cgroup)}
         pid = _fork(layers)
         if pid == 0:
             sock.close()
             os.close(wake_r)
             os.close(wake_w)
-            _inside.run_submission(req, fds, layers)
+            _inside.run_submission(fds, layers, cfg)
         for fd in fds[1:]:
             os.close(fd)
         ctl = socket.socket(fileno=fds[0])
@@ -274,7 +269,7 @@ def _serve(sock: socket.socket, layers: frozenset[str]) -> None:
             pass
         finally:
             os.close(pidfd)
-        live[pid] = (ctl, req["scratch"])
+        live[pid] = (ctl, scratch)
         _reap(live, _wire)
 
 
@@ -325,4 +320,4 @@ def main(cfg: dict[str, Any]) -> None:
     gc.collect()
     gc.freeze()  # forked children then leave these objects (and their pages) alone
     sock.sendall(_wire.frame(_wire.READY, _wire.encode_json(sorted(layers))))
-    _serve(sock, frozenset(layers))
+    _serve(sock, frozenset(layers), cfg["uid"])

@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import socket
-import struct
 import subprocess
 import sys
 import sysconfig
@@ -22,21 +21,28 @@ import numpy as np
 
 from grader.engine.runner_contract import Limits, PartCall, RunnerError, RunReport
 
-from . import _wire
-from ._session import Session, ZygoteGone
+from . import _cgroup, _wire
+from ._pending import PendingRun
+from ._session import Session
+from ._spare import HEAD, Spare, ZygoteGone
 
 log = logging.getLogger(__name__)
 
 #: Every layer; a runner refuses to start without all of them unless ``allow_reduced``.
-LAYERS = ("namespaces", "filesystem", "uid", "userns", "landlock", "seccomp")
+LAYERS = ("namespaces", "filesystem", "uid", "userns", "landlock", "seccomp", "cgroup")
 #: First uid of the range reserved for sandboxes: slot ``n`` runs as ``UID_BASE + n``.
 UID_BASE = 64000
 SLOTS = 1000
 _START_SECONDS = 30.0
 
+# The configuration (host paths among it) comes on stdin, so that no sandbox finds it in
+# /proc/1/cmdline or the zygote's environment.
 _BOOT = """
-import json, sys, types
-cfg = json.loads(sys.argv[1])
+import json, os, sys, types
+cfg = json.loads(sys.stdin.read())
+null = os.open("/dev/null", os.O_RDONLY)
+os.dup2(null, 0)
+os.close(null)
 for name in ("worker", "worker.sandbox"):
     mod = types.ModuleType(name)
     mod.__path__ = [cfg["pkg"][name]]
@@ -88,6 +94,10 @@ class SandboxRunner:
         #: Layers to leave out as if the kernel refused them (tests of reduced mode only).
         self._withheld: frozenset[str] = frozenset()
         self._sock: socket.socket | None = None
+        self._cgroups: _cgroup.Tree | None = None
+        self._spare: Spare | None = None
+        self._retiring: list[_cgroup.SubmissionCgroup] = []
+        self._runs = 0
         self.level = ""
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -103,6 +113,16 @@ class SandboxRunner:
         with self._lock:
             self._ensure_started()
         return self.level
+
+    def wait_ready(self) -> None:
+        """Wait until the next sandbox has been forked (it is asked for when a run ends and
+        is ready by the next one unless runs follow each other at once, as in benchmarks)."""
+        with self._lock:
+            if self._spare is not None:
+                try:
+                    self._spare.take(_START_SECONDS)
+                except ZygoteGone:
+                    self._stop()
 
     def close(self) -> None:
         """Stop the zygote; sandboxes still running die with it."""
@@ -150,9 +170,14 @@ class SandboxRunner:
         python = os.path.realpath(sys.executable)
         try:
             self._proc = subprocess.Popen(
-                [python, "-I", "-S", "-B", "-c", _BOOT, json.dumps(cfg)], env=_ENV, cwd="/",
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                [python, "-I", "-S", "-B", "-c", _BOOT], env=_ENV, cwd="/",
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                 pass_fds=[theirs.fileno()], start_new_session=True)
+            assert self._proc.stdin is not None
+            with self._proc.stdin as boot:
+                boot.write(json.dumps(cfg).encode())
+        except BrokenPipeError:
+            pass  # it ended at once: reported below, as it does not answer
         finally:
             theirs.close()
         self._sock = ours
@@ -172,6 +197,9 @@ class SandboxRunner:
             self._stop()
             raise RunnerError(f"the sandbox zygote did not start: {exc}") from exc
         ours.settimeout(None)
+        self._cgroups = None if "cgroup" in self._withheld else self._find_cgroups()
+        if self._cgroups is not None:
+            layers.add("cgroup")
         self.level = level_of(layers)
         if self.level != "full":
             if not self.allow_reduced:
@@ -182,7 +210,28 @@ class SandboxRunner:
             log.warning("SANDBOX ISOLATION IS REDUCED (%s): student code is less contained",
                         self.level)
 
+    def _find_cgroups(self) -> _cgroup.Tree | None:
+        """Where this runner's submission cgroups go, after a trial one; None if nowhere."""
+        try:
+            with open("/proc/self/cgroup") as fh, open("/proc/self/mountinfo") as mi:
+                tree = _cgroup.find(fh.read(), mi.read())
+            prefix = f"autograde-{self.uid - UID_BASE}-"
+            for folder in {tree.memory, tree.pids}:  # left by an earlier runner of this slot
+                for name in os.listdir(folder):
+                    if name.startswith(prefix):
+                        for sub in ("parts", "sup", ""):
+                            _cgroup._rmdir(os.path.join(folder, name, sub))
+            _cgroup.SubmissionCgroup(tree, prefix + "trial", 64 * 2**20).remove()
+        except OSError as exc:
+            log.warning("no cgroup per submission: %s", exc)
+            return None
+        return tree
+
     def _stop(self) -> None:
+        if self._spare is not None:
+            self._spare.close()
+            self._retire(self._spare.cgroup)
+            self._spare = None
         if self._sock is not None:
             self._sock.close()
             self._sock = None
@@ -193,70 +242,116 @@ class SandboxRunner:
                 self._proc.kill()
                 self._proc.wait()
             self._proc = None
+        self._retire(wait=True)
 
     # --- running -------------------------------------------------------------------------
     def run(self, code: str, calls: Sequence[PartCall], limits: Limits) -> RunReport:
         """Import ``code`` in a fresh sandbox and run every part's cases (see Runner)."""
+        pending = self.begin(code, [c.name for c in calls], limits)
+        return pending.finish(calls)
+
+    def begin(self, code: str, names: Sequence[str], limits: Limits) -> PendingRun:
+        """Start a sandbox and import ``code`` now; the cases follow with ``finish``.
+
+        The runner is held (other threads wait) until ``finish`` or ``cancel``.
+        """
+        self._lock.acquire()
         try:
-            blob = b"".join(_wire.encode_args(case) for call in calls for case in call.cases)
-        except (_wire.WireError, OverflowError, struct.error) as exc:
-            raise RunnerError(f"cannot send the inputs: {exc}") from exc
-        with self._lock:
-            for attempt in (1, 2):
-                self._ensure_started()
-                try:
-                    return self._run(code, list(calls), limits, blob)
-                except (BrokenPipeError, ConnectionError, ZygoteGone) as exc:
-                    self._stop()
-                    if attempt == 2:
-                        raise RunnerError(f"the sandbox zygote failed: {exc}") from exc
+            pending = PendingRun(self, code, list(names), limits)
+            pending.start()
+        except BaseException:
+            self._lock.release()
+            raise
+        return pending
+
+    def _open(self, code: str, names: list[str], limits: Limits) -> Session:
+        """Take the waiting sandbox (or fork one) and send it the source: it starts importing."""
+        for attempt in (1, 2):
+            self._ensure_started()
+            try:
+                return self._start_on_spare(code, names, limits)
+            except (BrokenPipeError, ConnectionError, ZygoteGone) as exc:
+                self._stop()
+                if attempt == 2:
+                    raise RunnerError(f"the sandbox zygote failed: {exc}") from exc
         raise AssertionError("unreachable")
 
-    def _run(self, code: str, calls: list[PartCall], limits: Limits, blob: bytes) -> RunReport:
+    def _new_spare(self) -> Spare:
         assert self._sock is not None
-        ctl, ctl_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        pipes = [os.pipe() for _ in range(2 + 2 * len(calls))]
-        theirs = [ctl_theirs.fileno()] + [w for _, w in pipes]
-        req = {"uid": self.uid, "limits": dataclasses.asdict(limits), "code": code,
-               "parts": [{"name": c.name, "ncases": len(c.cases)} for c in calls]}
-        head = json.dumps(req).encode()
-        payload = struct.pack("<I", len(head)) + head + blob
+        self._retire()
+        cgroup = None
+        if self._cgroups is not None:
+            self._runs += 1
+            try:
+                cgroup = _cgroup.SubmissionCgroup(
+                    self._cgroups, f"autograde-{self.uid - UID_BASE}-{self._runs}",
+                    Limits().memory_bytes)
+            except OSError as exc:
+                raise RunnerError(f"cannot create the submission's cgroup: {exc}") from exc
         try:
-            socket.send_fds(self._sock, [struct.pack("<Q", len(payload))], theirs)
-            self._sock.sendall(payload)
+            return Spare(self._sock, cgroup)
+        except BaseException:
+            if cgroup is not None:
+                cgroup.remove()
+            raise
+
+    def _prepare_spare(self) -> None:
+        """Have the zygote fork the next sandbox now, while the engine does other work."""
+        if self._spare is None and self._sock is not None:
+            try:
+                self._spare = self._new_spare()
+            except (OSError, RunnerError) as exc:
+                log.warning("could not prepare the next sandbox: %s", exc)
+
+    def _start_on_spare(self, code: str, names: list[str], limits: Limits) -> Session:
+        spare, self._spare = self._spare, None
+        if spare is None:
+            spare = self._new_spare()
+        try:
+            pidfd = spare.take(_START_SECONDS)
+            if spare.cgroup is not None:
+                spare.cgroup.set_memory(limits.memory_bytes)
+        except BaseException:
+            spare.close()
+            self._retire(spare.cgroup)
+            raise
+        pipes = [os.pipe() for _ in range(2 + 2 * len(names))]
+        head = json.dumps({"limits": dataclasses.asdict(limits), "code": code,
+                           "parts": names}).encode()
+        try:
+            socket.send_fds(spare.req, [HEAD.pack(len(names), len(head))],
+                            [w for _, w in pipes])
         except OSError:
-            ctl.close()
-            for fd in [r for r, _ in pipes]:
+            for fd in [fd for pair in pipes for fd in pair]:
                 os.close(fd)
+            spare.close()
+            self._retire(spare.cgroup)
             raise
         finally:
-            ctl_theirs.close()
             for _, w in pipes:
-                os.close(w)
-        pidfd = self._await_start(ctl)
+                try:
+                    os.close(w)
+                except OSError:
+                    pass
         reads = [r for r, _ in pipes]
-        session = Session(calls, limits, pidfd, ctl.detach(), reads[0], reads[1],
-                          [(reads[2 + 2 * k], reads[3 + 2 * k]) for k in range(len(calls))],
-                          self.level)
-        try:
-            return session.run()
-        finally:
-            session.close()
+        session = Session(names, limits, pidfd, spare.ctl.detach(), reads[0], reads[1],
+                          [(reads[2 + 2 * k], reads[3 + 2 * k]) for k in range(len(names))],
+                          self.level, spare.req.detach(), spare.cgroup)
+        session.send(head, wait=_START_SECONDS)
+        return session
 
-    def _await_start(self, ctl: socket.socket) -> int:
-        ctl.settimeout(_START_SECONDS)
-        try:
-            msg, fds, _, _ = socket.recv_fds(ctl, 64, 4)
-        except OSError as exc:
-            raise ZygoteGone(str(exc)) from exc
-        finally:
-            ctl.settimeout(None)
-        if len(fds) != 1 or msg != _wire.frame(_wire.STARTED):
-            for fd in fds:
-                os.close(fd)
-            raise ZygoteGone("no sandbox was started")
-        return fds[0]
-
+    def _retire(self, cgroup: _cgroup.SubmissionCgroup | None = None, wait: bool = False) -> None:
+        """Remove finished submissions' cgroups; those the kernel still holds, next time."""
+        if cgroup is not None:
+            self._retiring.append(cgroup)
+        keep = []
+        for old in self._retiring:
+            try:
+                if not old.remove(wait=wait):
+                    keep.append(old)
+            except OSError as exc:
+                log.warning("could not remove a sandbox cgroup: %s", exc)
+        self._retiring = keep
 
 def sandbox_level(*, slot: int | None = None) -> str:
     """Which isolation this machine allows (``"full"`` or ``"reduced: ..."``); runs nothing."""

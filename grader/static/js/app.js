@@ -1,7 +1,17 @@
-// autograde pages: poll a submission's status until it is graded, copy snippets, and refresh
-// a regrade report while it runs. Loaded with `defer`; no inline script anywhere (CSP).
+// autograde pages: poll a submission's status until it is graded (saying each change in a
+// live region), copy snippets, and refresh a regrade report in place while it runs.
+// Loaded with `defer`; no inline script anywhere (CSP).
 (function () {
   "use strict";
+
+  var LABELS = { queued: "Waiting", running: "Grading…", graded: "Graded",
+    not_gradable: "Not gradable", grader_error: "Grader problem" };
+
+  function setText(id, text) {
+    var node = document.getElementById(id);
+    // Only on change: a live region re-announces whatever is written into it.
+    if (node && text && node.textContent !== text) { node.textContent = text; }
+  }
 
   function pollStatus(box) {
     var statusUrl = box.getAttribute("data-status-url");
@@ -12,16 +22,16 @@
         .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
         .then(function (doc) {
           box.setAttribute("data-status", doc.status);
-          showQueue(doc);
           var badge = document.getElementById("status-badge");
-          var label = { queued: "Waiting", running: "Grading…", graded: "Graded",
-            not_gradable: "Not gradable", grader_error: "Grader problem" }[doc.status] || doc.status;
-          badge.innerHTML = "";
-          var span = document.createElement("span");
-          span.className = "badge badge-" + doc.status;
-          span.textContent = label;
-          badge.appendChild(span);
+          if (badge.textContent !== (LABELS[doc.status] || doc.status)) {
+            badge.innerHTML = "";
+            var span = document.createElement("span");
+            span.className = "badge badge-" + doc.status;
+            span.textContent = LABELS[doc.status] || doc.status;
+            badge.appendChild(span);
+          }
           if (!doc.done) {
+            setText("status-text", doc.message);
             delay = Math.min(delay * 1.3, 5000);
             window.setTimeout(tick, delay);
             return;
@@ -37,11 +47,14 @@
             score.appendChild(strong);
             score.appendChild(max);
           }
+          setText("attempt-note", doc.attempt ? "Attempt " + doc.attempt : "No attempt charged");
           return fetch(resultsUrl, { credentials: "same-origin" })
             .then(function (r) { return r.text(); })
             .then(function (html) {
               // Server-rendered, escaped HTML of our own results fragment.
               document.getElementById("results").innerHTML = html;
+              // Said once the results are there to read.
+              setText("status-text", doc.message);
             });
         })
         .catch(function () { window.setTimeout(tick, 5000); });
@@ -49,14 +62,25 @@
     window.setTimeout(tick, 600);
   }
 
-  // Where the submission stands in the grading queue, or that grading is delayed.
-  function showQueue(doc) {
-    var note = document.getElementById("queue-note");
-    if (note) { note.textContent = doc.done ? "" : (doc.queue_message || ""); }
-  }
-
   function fmt(x) {
     return (Math.round(x * 100) / 100).toString();
+  }
+
+  // A regrade report: fetch the page again and swap the report in, keeping focus and scroll.
+  function refreshReport(section) {
+    window.setTimeout(function () {
+      fetch(window.location.href, { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var fresh = doc.getElementById(section.id);
+          if (!fresh) { return; }
+          section.innerHTML = fresh.innerHTML;
+          if (fresh.hasAttribute("data-reload-while-pending")) { refreshReport(section); }
+          else { section.removeAttribute("data-reload-while-pending"); }
+        })
+        .catch(function () { refreshReport(section); });
+    }, 2000);
   }
 
   document.addEventListener("click", function (event) {
@@ -66,7 +90,12 @@
     if (!target || !navigator.clipboard) { return; }
     navigator.clipboard.writeText(target.textContent).then(function () {
       button.textContent = "Copied";
-      window.setTimeout(function () { button.textContent = "Copy"; }, 1500);
+      var said = document.getElementById("copy-status");
+      if (said) { said.textContent = "Copied to the clipboard."; }
+      window.setTimeout(function () {
+        button.textContent = "Copy";
+        if (said) { said.textContent = ""; }
+      }, 1500);
     });
   });
 
@@ -74,8 +103,7 @@
     var box = document.getElementById("status");
     var status = box && box.getAttribute("data-status");
     if (box && (status === "queued" || status === "running")) { pollStatus(box); }
-    if (document.querySelector("[data-reload-while-pending]")) {
-      window.setTimeout(function () { window.location.reload(); }, 2000);
-    }
+    var report = document.querySelector("[data-reload-while-pending]");
+    if (report && report.id) { refreshReport(report); }
   });
 })();

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.cli.grade import EarlyStart
+from grader.cli.early import EarlyStart, start_early, take_early
 from grader.engine.registry import get_plugin
 from grader.engine.runner_contract import RunnerError
 from tests.services import ROOT, wait_until
@@ -101,3 +101,25 @@ class TestColdStart:
                 early.run("def f(x):\n    return x\n", [], get_plugin("softmax-backprop").limits)
         finally:
             early.close()
+
+
+class TestEntryPoint:
+    def test_grade_takes_the_sandbox_the_entry_point_started(self) -> None:
+        """The sandbox started before the parser loads is the one grade uses, if it was
+        started with the same isolation setting; otherwise a new one is made."""
+        first = start_early(allow_reduced=False)
+        taken = take_early(allow_reduced=False)
+        try:
+            assert taken is first
+            assert wait_until(lambda: first.runner.level, timeout=60) == "full"
+        finally:
+            taken.close()
+        start_early(allow_reduced=False)
+        other = take_early(allow_reduced=True)
+        try:
+            assert other is not first and other.allow_reduced
+        finally:
+            other.close()
+        fresh = take_early(allow_reduced=False)  # nothing started: a new one
+        fresh.close()
+        assert fresh is not first and not fresh.allow_reduced

@@ -117,6 +117,12 @@ class TestScoring:
         rep = RunReport("syntax_error", ErrorInfo("SyntaxError", "invalid syntax", lineno=4))
         r = grade("", A, seed=3, runner=Scripted(report=rep))
         assert r.status == "not_gradable" and "line 4" in r.feedback
+        # Said once, not on every part.
+        assert "invalid syntax" in r.feedback
+        assert not any("invalid syntax" in p.feedback or "line 4" in p.feedback
+                       for p in r.parts)
+        assert {p.feedback for p in r.parts} == {
+            "Not graded: the file could not be imported (see the message above)."}
 
     def test_import_timeout_is_graded_zero(self) -> None:
         """A hang at import costs the submission: graded 0, every part 'timeout'."""

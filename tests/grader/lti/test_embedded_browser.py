@@ -67,7 +67,7 @@ def test_launch_inside_the_lms_iframe(app: Flask, tool: ServedApp, platform: Pla
     page.goto(course_page(platform, login_url(tool, platform, "t-1")))
     frame = page.frame_locator("#tool")
     frame.locator("input[value='plugin:softmax-backprop']").check()
-    frame.locator("button[type=submit]").click()
+    frame.locator("button", has_text="Use this assignment").click()
     frame.locator("h1", has_text=TITLE).wait_for()
     inner = page.frame_locator("#tool").locator("body").inner_text()
     assert "Your courses" not in inner and "Log in" not in inner
@@ -98,7 +98,7 @@ def test_blocked_session_continues_in_a_new_window(app: Flask, tool: ServedApp,
     page.goto(course_page(platform, login_url(tool, platform, "t-1")))
     frame = page.frame_locator("#tool")
     frame.locator("input[value='plugin:softmax-backprop']").check()
-    frame.locator("button[type=submit]").click()
+    frame.locator("button", has_text="Use this assignment").click()
     frame.locator("h1", has_text=TITLE).wait_for()
     context.close()
     context, page, _ = new_page(browser)
@@ -139,7 +139,7 @@ def test_session_cookie_refused_in_the_frame(app: Flask, tool: ServedApp, platfo
     page.goto(course_page(platform, login_url(tool, platform, "t-1")))
     frame = page.frame_locator("#tool")
     frame.locator("input[value='plugin:softmax-backprop']").check()
-    frame.locator("button[type=submit]").click()
+    frame.locator("button", has_text="Use this assignment").click()
     frame.locator("h1", has_text=TITLE).wait_for()
     context.close()
 

@@ -260,7 +260,7 @@ class TestCookieChecks:
         assert second.status_code == 200
         body = second.get_data(as_text=True)
         assert "Open autograde in a new window" in body and 'target="_blank"' in body
-        href = body.split('class="button" href="')[1].split('"')[0].replace("&amp;", "&")
+        href = body.split('class="button primary" href="')[1].split('"')[0].replace("&amp;", "&")
         assert parse_qs(urlsplit(href).query) == {k: [v] for k, v in query.items()}
         # In the new window cookies are first-party: the login proceeds to the platform.
         window = app.test_client()
@@ -294,7 +294,7 @@ class TestCookieChecks:
         assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
         body = page.get_data(as_text=True)
         assert "Open autograde in a new window" in body
-        href = body.split('class="button" href="')[1].split('"')[0]
+        href = body.split('class="button primary" href="')[1].split('"')[0]
         assert href == landing.replace("/landing/", "/enter/")
         window = app.test_client()
         entered = window.get(href, headers={"Sec-Fetch-Site": "same-origin"})

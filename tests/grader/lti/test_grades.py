@@ -94,7 +94,7 @@ def outbox_row(app: Flask) -> LtiScoreOutbox:
 class TestDelivery:
     def test_score_arrives_with_its_details(self, app: Flask, platform: Platform) -> None:
         """A graded submission's counted score reaches the line item with the AGS fields and
-        a comment naming the submission and its diagnoses."""
+        a comment saying the attempt and its likely mistake in plain words."""
         assignment_id = set_up(app, platform)
         sid = submit(app, assignment_id, "sam@uni.example")
         grade(app, sid, 4.0, ["missing_batch_mean"])
@@ -106,7 +106,10 @@ class TestDelivery:
         assert doc["activityProgress"] == "Completed"
         assert doc["gradingProgress"] == "FullyGraded"
         assert doc["timestamp"].endswith("Z")
-        assert f"submission #{sid}" in doc["comment"] and "missing_batch_mean" in doc["comment"]
+        # The page's plain words, never the internal code.
+        assert doc["comment"].startswith("Attempt 1. 4 of ")
+        assert "Likely mistake: You forgot the 1/N batch mean" in doc["comment"]
+        assert "missing_batch_mean" not in doc["comment"] and sid
         assert outbox_row(app).state == "delivered"
         assert deliver_all(app, 120) == []
 
@@ -222,12 +225,12 @@ class TestReconcileAndRoster:
         launch(teacher, platform, "t-1")
         page = teacher.get(f"/lti/assignments/{assignment_id}/reconcile")
         assert page.status_code == 200
-        assert b"1 score(s) differ" in page.data
+        assert b"1 score differs" in page.data
         resent = teacher.post(f"/lti/assignments/{assignment_id}/resend")
         assert resent.status_code == 303
         deliver_all(app, 120)
         assert platform.gradebook() == {"s-1": 4.0}
-        assert b"0 score(s) differ" in teacher.get(
+        assert b"0 scores differ" in teacher.get(
             f"/lti/assignments/{assignment_id}/reconcile").data
 
     def test_reconcile_needs_the_courses_instructor(self, app: Flask, platform: Platform

@@ -10,18 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from grader.engine.runner_contract import Limits, PartCall, RunnerError, RunReport
+from grader.engine.runner_contract import Limits, RunnerError
 from worker.sandbox import SandboxRunner
+from worker.sandbox.sandbox_runner import PendingRun
 
 _failures: dict[str, int] = {}
 
 
 class FlakySandboxRunner(SandboxRunner):
-    def run(self, code: str, calls: Sequence[PartCall], limits: Limits) -> RunReport:
+    def begin(self, code: str, names: Sequence[str], limits: Limits) -> PendingRun:
         match = re.search(r"RUNNER_FAILS (\d+)", code)
         if match:
             seen = _failures.get(code, 0)
             _failures[code] = seen + 1
             if seen < int(match.group(1)):
                 raise RunnerError(f"deliberate failure {seen + 1}")
-        return super().run(code, calls, limits)
+        return super().begin(code, names, limits)

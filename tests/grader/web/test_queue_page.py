@@ -3,6 +3,7 @@ that grading is delayed when no grader can take it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,11 +47,12 @@ class TestQueueOnThePage:
         upload(ada, site)
         url = upload(ada, site)
         page = ada.get(url).get_data(as_text=True)
-        assert 'id="queue-note"' in page
-        assert "Number 2 in the queue (1 ahead of you); results in about" in page
+        assert re.search(r'id="status-text"[^>]*>Number 2 in the queue \(1 ahead of you\); '
+                         r"results in about", page)
         status = ada.get(url + "/status.json").get_json()
         assert status["queue_position"] == 2 and status["estimated_wait_s"] is not None
         assert status["queue_message"].startswith("Number 2 in the queue")
+        assert status["message"] == status["queue_message"]
         assert status["grading_delayed"] is False
 
     def test_delayed_without_a_worker(self, ada: FlaskClient, site: Site) -> None:

@@ -280,3 +280,18 @@ def loop(x):
         assert report.sandbox_level == "reduced: no namespaces, no filesystem"
         assert report.parts["loop"].status == "timeout"
         assert report.parts["double"].status == "ok"
+
+    def test_without_cgroups_it_fails_closed_or_says_so(self) -> None:
+        """Without a cgroup per submission the runner refuses to start, naming it; with
+        allow_reduced it runs and every report says 'no cgroup'."""
+        strict = SandboxRunner()
+        strict._withheld = frozenset({"cgroup"})
+        with pytest.raises(RunnerError, match="no cgroup"):
+            strict.start()
+        strict.close()
+        with SandboxRunner(allow_reduced=True) as r:
+            r._withheld = frozenset({"cgroup"})
+            assert r.start() == "reduced: no cgroup"
+            report = run(r, GOOD, call("double"))
+        assert report.sandbox_level == "reduced: no cgroup"
+        assert report.parts["double"].status == "ok"
