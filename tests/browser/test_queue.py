@@ -1,5 +1,5 @@
-"""The submission page says where a waiting upload stands and updates it by itself: in the
-queue, then being graded, then the results (no reload)."""
+"""The submission page's live status line says where a waiting upload stands and updates it by
+itself: in the queue, then being graded, then the grade (no reload)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ def _upload(page: Any, live: Live, code: bytes, name: str) -> None:
     page.wait_for_url(re.compile(r"/submissions/\d+$"))
 
 
-def _note(page: Any, text: str, timeout: float = 30_000) -> None:
+def _said(page: Any, text: str, timeout: float = 30_000) -> None:
     page.wait_for_function(
-        "t => document.getElementById('queue-note').textContent.includes(t)", arg=text,
+        "t => document.getElementById('status-text').textContent.includes(t)", arg=text,
         timeout=timeout)
 
 
@@ -37,9 +37,9 @@ def test_the_queue_note_updates_by_itself(page: Any, live: Live) -> None:
     _upload(page, live, b"import time\ntime.sleep(5)\n" + CORRECT, "slow.py")
     _upload(page, live, b"import time\ntime.sleep(3)\n" + CORRECT, "next.py")
     page.evaluate("window.__sameDocument = true")
-    _note(page, "in the queue")
-    assert "results in about" in page.inner_text("#queue-note")
-    _note(page, "Being graded now")
-    page.wait_for_selector("#status .badge-graded", timeout=60_000)
-    assert page.inner_text("#queue-note") == ""
+    _said(page, "in the queue")
+    assert "results in about" in page.inner_text("#status-text")
+    _said(page, "Being graded now")
+    _said(page, "Graded:", timeout=60_000)
+    page.wait_for_selector("#status .badge-graded")
     assert page.evaluate("window.__sameDocument === true")
